@@ -1,0 +1,136 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"math"
+)
+
+// Sampler is a diffusion restoration run that advances one step at a time.
+// Notebooks, the REPL and Run are all built on it.
+type Sampler interface {
+	// Step takes the next step and describes it. Calling Step when Done
+	// reports true returns an error.
+	Step(ctx context.Context) (*StepInfo, error)
+	// Done reports whether every step has been taken.
+	Done() bool
+	// Index is the number of steps taken so far, 0..Len.
+	Index() int
+	// Len is the total number of steps.
+	Len() int
+	// State returns a copy of the current sample x_t in [-1, 1]: the input of
+	// step Index, or the final sample when Done.
+	State() *Tensor
+	// SetState moves the run to just before step index with sample x, so a
+	// caller can go back to a saved state or edit the current one. Steps draw
+	// their noise from the seed and the step index, so replaying from a
+	// restored state reproduces the original run exactly.
+	SetState(index int, x *Tensor) error
+	// Result returns the restored images in [0, 1]: the final sample when Done,
+	// otherwise the latest x0 estimate. It fails before the first step.
+	Result() (*Tensor, error)
+}
+
+// StepInfo describes one step t -> t_next. Tensors are in [-1, 1], belong to
+// the receiver and are not modified by later steps.
+type StepInfo struct {
+	Index, Count           int
+	T, TNext               int
+	AlphaBar, AlphaBarNext float64
+	// Sigma and SigmaNext are the variance-exploding noise levels
+	// sqrt(1 - alpha_bar) / sqrt(alpha_bar) of t and t_next.
+	Sigma, SigmaNext float64
+	// Xt is the network's input, X0Hat its estimate of the clean image, and
+	// XNext the state after the step.
+	Xt, X0Hat, XNext *Tensor
+	// Spectral is the step seen in the operator's spectral space; nil for
+	// samplers that have none.
+	Spectral *SpectralView
+}
+
+// ComponentCase says how DDRM treats one spectral component at a step.
+type ComponentCase uint8
+
+// The three cases of the DDRM update.
+const (
+	// Missing components are not observed (s = 0): the prior alone fills them.
+	Missing ComponentCase = iota
+	// NoisierThanY components have s * sigma_next > sigma_y: the sample is
+	// noisier than the measurement, which is blended in.
+	NoisierThanY
+	// LessNoisy components have 0 < s * sigma_next <= sigma_y: the measurement
+	// only nudges the estimate.
+	LessNoisy
+)
+
+func (c ComponentCase) String() string {
+	switch c {
+	case Missing:
+		return "missing"
+	case NoisierThanY:
+		return "noisier than y"
+	case LessNoisy:
+		return "less noisy"
+	}
+	return "unknown"
+}
+
+// SpectralView is a DDRM step in the spectral space of H = U diag(s) V^T.
+type SpectralView struct {
+	// X0HatBar is V^T x0_hat, per image, in the operator's spectral layout.
+	X0HatBar *Tensor
+	// YBar is U^T y / s on observed components and 0 elsewhere.
+	YBar *Tensor
+	// Singulars are the singular values in the spectral layout.
+	Singulars []float32
+	// Cases tells, per component, which DDRM case applied at this step.
+	Cases []ComponentCase
+	// SigmaY is the measurement noise level in the sampler's [-1, 1] space.
+	SigmaY float64
+}
+
+// Hook is called after each step of Run. Returning ErrStop ends the run early
+// without an error; any other error aborts it.
+type Hook func(*StepInfo) error
+
+// ErrStop is returned by a Hook to end a run early.
+var ErrStop = errors.New("stop requested by hook")
+
+// Run takes the remaining steps of s, calling the hooks after each one, and
+// returns s.Result(). It stops early when a hook returns ErrStop and returns
+// ctx.Err() when ctx is cancelled between steps.
+func Run(ctx context.Context, s Sampler, hooks ...Hook) (*Tensor, error) {
+	for !s.Done() {
+		info, err := s.Step(ctx)
+		if err != nil {
+			return nil, err
+		}
+		stop := false
+		for _, h := range hooks {
+			if err := h(info); errors.Is(err, ErrStop) {
+				stop = true
+			} else if err != nil {
+				return nil, err
+			}
+		}
+		if stop {
+			break
+		}
+	}
+	return s.Result()
+}
+
+// unitImage maps a [-1, 1] sample to a [0, 1] image clamped to that range.
+func unitImage(x *Tensor) *Tensor {
+	return x.Clone().ToUnit().Clamp(0, 1)
+}
+
+// checkFinite returns an error naming what when v holds NaN or Inf.
+func checkFinite(v []float32, what string) error {
+	for _, f := range v {
+		if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+			return errors.New(what + " contains NaN or Inf values")
+		}
+	}
+	return nil
+}
