@@ -60,6 +60,7 @@ type DDRM struct {
 	seq    []int
 	sigmaY float64 // in [-1, 1] space
 	s      []float32
+	y      *Tensor // the measurement in [-1, 1] space
 	yBar   *Tensor // U^T y / s in spectral layout, 0 where unobserved
 	x      *Tensor // current sample x_t
 	xBar   *Tensor // V^T x_t / sqrt(alpha_bar_t), the variance-exploding state
@@ -128,8 +129,9 @@ func (d *DDRM) prepareMeasurement(y *Tensor) {
 	ApplyH(d.op, h1, ones)
 	cut := d.cutoff()
 	d.yBar = NewTensor(y.N, in)
-	signed := make([]float32, out.Len())
+	d.y = NewTensor(y.N, out)
 	for b := range y.N {
+		signed := d.y.Item(b)
 		for i, v := range y.Item(b) {
 			signed[i] = 2*v - h1[i]
 		}
@@ -290,6 +292,10 @@ func (d *DDRM) Index() int { return d.index }
 
 // Len implements Sampler.
 func (d *DDRM) Len() int { return len(d.seq) }
+
+// Measurement returns the measurement in the sampler's [-1, 1] space,
+// 2 y - H 1. It is shared: do not modify it.
+func (d *DDRM) Measurement() *Tensor { return d.y }
 
 // Timesteps returns the time steps the run visits, in order.
 func (d *DDRM) Timesteps() []int { return append([]int(nil), d.seq...) }

@@ -80,3 +80,20 @@ func Stack(images ...*Tensor) (*Tensor, error) {
 	}
 	return out, nil
 }
+
+// ToRGB returns t with three channels: gray images are replicated into
+// every channel, others returned as they are.
+func ToRGB(t *Tensor) *Tensor {
+	if t.Shape.C != 1 {
+		return t
+	}
+	s := Shape{C: 3, H: t.Shape.H, W: t.Shape.W}
+	out := NewTensor(t.N, s)
+	for b := range t.N {
+		src, dst := t.Item(b), out.Item(b)
+		for c := range 3 {
+			copy(dst[c*len(src):], src)
+		}
+	}
+	return out
+}

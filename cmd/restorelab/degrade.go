@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/restorelab/restorelab/restore"
+)
+
+// sigmaFlag adds --sigma-y, whose default -1 stands for the task's own level.
+func sigmaFlag(fs *flag.FlagSet) *float64 {
+	return fs.Float64("sigma-y", -1, "measurement noise std on the [0,1] scale (default: the task's; see 'restorelab tasks')")
+}
+
+// resolveSigma returns the noise level to use: the flag's if given, else the task's.
+func resolveSigma(flagValue float64, t restore.Task) (float64, error) {
+	switch {
+	case flagValue == -1:
+		return t.SigmaY, nil
+	case flagValue < 0 || flagValue > 1:
+		return 0, fmt.Errorf("--sigma-y %g is out of range; give a noise std in [0, 1] on the [0,1] image scale, e.g. 0.05", flagValue)
+	}
+	return flagValue, nil
+}
+
+func runDegrade(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("degrade", "degrade --task T --in CLEAN --out Y [--sigma-y S] [--seed N] [--mask FILE]", stderr)
+	taskName := fs.String("task", "", "task: "+taskList())
+	in := fs.String("in", "", "clean image (PNG, JPEG or .npy in [0,1])")
+	out := fs.String("out", "", "measurement to write: .png (clipped to [0,1], 8-bit) or .npy (exact float32)")
+	sigma := sigmaFlag(fs)
+	seed := fs.Uint64("seed", 0, "seed of the noise and of inpaint's random mask")
+	mask := fs.String("mask", "", "inpaint: mask image, white = kept (default: a random half of the pixels)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := require(fs, "task", "in", "out"); err != nil {
+		return err
+	}
+	task, err := restore.LookupTask(*taskName)
+	if err != nil {
+		return err
+	}
+	sigmaY, err := resolveSigma(*sigma, task)
+	if err != nil {
+		return err
+	}
+	if err := checkOutputPath(*out); err != nil {
+		return err
+	}
+	x, err := restore.LoadImage(*in)
+	if err != nil {
+		return err
+	}
+	x = restore.ToRGB(x)
+	keep, err := taskMask(task, *mask, x.Shape, *seed)
+	if err != nil {
+		return err
+	}
+	op, err := task.Operator(x.Shape, keep)
+	if err != nil {
+		return err
+	}
+	y, err := restore.Degrade(op, x, sigmaY, *seed)
+	if err != nil {
+		return err
+	}
+	if err := restore.SaveImage(*out, y, keep); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: %s of %v, sigma_y %g, measurement %v\n", *out, task.Name, x.Shape, sigmaY, y.Shape)
+	return nil
+}
+
+// taskMask returns the inpainting mask for a clean image of shape s: read
+// from path, or drawn from seed. Other tasks get nil.
+func taskMask(t restore.Task, path string, s restore.Shape, seed uint64) ([]bool, error) {
+	if t.Name != "inpaint" {
+		if path != "" {
+			return nil, fmt.Errorf("--mask is for the inpaint task, not %s", t.Name)
+		}
+		return nil, nil
+	}
+	if path == "" {
+		return restore.RandomInpaintMask(s.H, s.W, seed), nil
+	}
+	keep, err := restore.LoadMask(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(keep) != s.H*s.W {
+		return nil, fmt.Errorf("mask %s has %d pixels but the image has %dx%d; use a mask of the image's size", path, len(keep), s.W, s.H)
+	}
+	return keep, nil
+}

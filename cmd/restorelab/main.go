@@ -1,0 +1,123 @@
+// Command restorelab degrades and restores images with diffusion models and
+// regenerates the study's tables and figures.
+//
+// Usage:
+//
+//	restorelab <command> [flags]
+//
+// Run 'restorelab help' for the list of commands and 'restorelab <command> -h'
+// for the flags of one.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"degrade", "degrade a clean image with a task's operator and noise", runDegrade},
+		{"restore", "restore a measurement with DDRM or the baseline", runRestore},
+		{"spectrum", "write a task's singular values as CSV", runSpectrum},
+		{"tasks", "list the restoration tasks", runTasks},
+	}
+}
+
+// errUsage marks errors already explained by a flag set's usage text.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes one command line and returns the process exit status:
+// 0 on success, 1 on failure, 2 on a usage error and 130 when interrupted.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		printUsage(stdout)
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, args[1:], stdout, stderr)
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.Is(err, errUsage):
+			return 2
+		case errors.Is(err, context.Canceled):
+			fmt.Fprintf(stderr, "restorelab %s: interrupted; nothing was written\n", c.name)
+			return 130
+		default:
+			fmt.Fprintf(stderr, "restorelab %s: %v\n", c.name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "restorelab: unknown command %q; run 'restorelab help' for the list\n", args[0])
+	return 2
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "restorelab: image restoration with diffusion models (DDRM)")
+	fmt.Fprintln(w, "\nUsage: restorelab <command> [flags]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'restorelab <command> -h' for a command's flags.")
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: restorelab %s\n\n", usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args and rejects stray positional arguments.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "unexpected argument %q; every input is given with a flag\n", fs.Arg(0))
+		fs.Usage()
+		return errUsage
+	}
+	return nil
+}
+
+// require reports a usage error for each empty mandatory flag.
+func require(fs *flag.FlagSet, names ...string) error {
+	for _, n := range names {
+		if fs.Lookup(n).Value.String() == "" {
+			fmt.Fprintf(fs.Output(), "missing --%s\n", n)
+			fs.Usage()
+			return errUsage
+		}
+	}
+	return nil
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/restorelab/restorelab/internal/progress"
+	"github.com/restorelab/restorelab/restore"
+)
+
+func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("restore", "restore --task T --in Y --out X [--method ddrm|baseline] [--model NAME|PATH] [flags]", stderr)
+	taskName := fs.String("task", "", "task the measurement was degraded with: "+taskList())
+	in := fs.String("in", "", "measurement: .png/.jpg (8-bit: its rounding noise is added to sigma_y) or .npy (exact)")
+	out := fs.String("out", "", "restored image: .png (clipped to [0,1], 8-bit) or .npy (float32)")
+	method := fs.String("method", "ddrm", "ddrm or baseline (bicubic for SR, the measurement for deblur/denoise, H^+ y otherwise)")
+	model := fs.String("model", defaultModel, "prior: a model name or a model folder / .onnx path; 'gaussian' is the analytic prior")
+	cfg := restore.DefaultDDRMConfig()
+	fs.IntVar(&cfg.Steps, "steps", cfg.Steps, "number of DDRM steps (network evaluations), 1..1000")
+	fs.Float64Var(&cfg.Eta, "eta", cfg.Eta, "DDRM eta in [0,1]: noise in components y does not pin down")
+	fs.Float64Var(&cfg.EtaB, "eta-b", cfg.EtaB, "DDRM eta_b in [0,1]: weight of y where the sample is noisier than y")
+	sigma := sigmaFlag(fs)
+	fs.Uint64Var(&cfg.Seed, "seed", 0, "seed of the sampler's noise: the same seed gives the same output")
+	trace := fs.String("trace", "", "write every step's x_t, x0_hat and x_next to this .npz (numpy.load reads it)")
+	mask := fs.String("mask", "", "inpaint: mask image (white = kept), if the measurement does not mark missing pixels")
+	ref := fs.String("ref", "", "clean image: print PSNR and SSIM of the result against it")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := require(fs, "task", "in", "out"); err != nil {
+		return err
+	}
+	task, err := restore.LookupTask(*taskName)
+	if err != nil {
+		return err
+	}
+	sigmaY, err := resolveSigma(*sigma, task)
+	if err != nil {
+		return err
+	}
+	if *method != "ddrm" && *method != "baseline" {
+		return fmt.Errorf("unknown method %q; use ddrm or baseline", *method)
+	}
+	if err := checkOutputPath(*out); err != nil {
+		return err
+	}
+	if *trace != "" {
+		if *method != "ddrm" {
+			return fmt.Errorf("--trace records sampler steps; it needs --method ddrm")
+		}
+		if err := checkOutputPath(*trace, ".npz"); err != nil {
+			return err
+		}
+	}
+	y, keep, err := restore.LoadMeasurement(*in)
+	if err != nil {
+		return err
+	}
+	clean, err := task.CleanShape(y.Shape)
+	if err != nil {
+		return err
+	}
+	if keep == nil && *mask != "" {
+		if keep, err = taskMask(task, *mask, clean, 0); err != nil {
+			return err
+		}
+	}
+	op, err := task.Operator(clean, keep)
+	if err != nil {
+		return err
+	}
+	var reference *restore.Tensor
+	if *ref != "" {
+		if reference, err = restore.LoadImage(*ref); err != nil {
+			return err
+		}
+		if reference = restore.ToRGB(reference); reference.Shape != clean {
+			return fmt.Errorf("reference %s is %v but the restored image will be %v", *ref, reference.Shape, clean)
+		}
+	}
+
+	start := time.Now()
+	var result *restore.Tensor
+	if *method == "baseline" {
+		result, err = task.Baseline(op, y)
+	} else {
+		cfg.SigmaY = restore.MeasurementSigma(sigmaY, isEightBit(*in))
+		result, err = restoreDDRM(ctx, *model, op, y, cfg, *trace, stderr)
+	}
+	if err != nil {
+		return err
+	}
+	if err := restore.SaveImage(*out, result, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s (%v, %s, %.1fs)\n", *out, result.Shape, *method, time.Since(start).Seconds())
+	if *trace != "" {
+		fmt.Fprintf(stdout, "wrote %s\n", *trace)
+	}
+	if reference != nil {
+		fmt.Fprintf(stdout, "PSNR %.2f dB  SSIM %.4f\n", restore.PSNR(result.Data, reference.Data), restore.SSIM(result.Data, reference.Data, clean))
+	}
+	return nil
+}
+
+func restoreDDRM(ctx context.Context, model string, op restore.Operator, y *restore.Tensor, cfg restore.DDRMConfig, tracePath string, stderr io.Writer) (*restore.Tensor, error) {
+	den, err := openModel(model)
+	if err != nil {
+		return nil, err
+	}
+	d, err := restore.NewDDRM(den, op, y, cfg)
+	if err != nil {
+		return nil, err
+	}
+	bar := progress.New(stderr, "ddrm", d.Len())
+	hooks := []restore.Hook{func(info *restore.StepInfo) error {
+		bar.Set(info.Index+1, fmt.Sprintf("t=%d", info.T))
+		return nil
+	}}
+	var tr *restore.Trace
+	if tracePath != "" {
+		tr = restore.NewTrace()
+		hooks = append(hooks, tr.Hook)
+	}
+	result, err := restore.Run(ctx, d, hooks...)
+	bar.Finish()
+	if err != nil {
+		return nil, err
+	}
+	if tr != nil {
+		if err := tr.Write(tracePath, d.Measurement(), result); err != nil {
+			return nil, err
+		}
+	}
+	return result, nil
+}
+
+func isEightBit(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".png", ".jpg", ".jpeg":
+		return true
+	}
+	return false
+}
