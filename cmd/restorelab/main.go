@@ -29,6 +29,7 @@ func commands() []command {
 	return []command{
 		{"degrade", "degrade a clean image with a task's operator and noise", runDegrade},
 		{"restore", "restore a measurement with DDRM or the baseline", runRestore},
+		{"bench", "evaluate methods on tasks over a folder of clean images", runBench},
 		{"spectrum", "write a task's singular values as CSV", runSpectrum},
 		{"tasks", "list the restoration tasks", runTasks},
 	}

@@ -1,0 +1,37 @@
+# restorelab: `make demo` runs the main job, `make test` runs every check.
+GO ?= go
+BIN := bin/restorelab
+ORT_LIB := .cache/onnxruntime/1.24.1/libonnxruntime.so.1
+DEMO_OUT := out/demo
+
+.PHONY: build demo test onnxruntime python-deps fmt-check vet bench-go
+
+build:
+	$(GO) build -o $(BIN) ./cmd/restorelab
+
+# ONNX Runtime's shared library, extracted from the onnxruntime-node npm package.
+$(ORT_LIB):
+	scripts/fetch-onnxruntime.sh
+
+onnxruntime: $(ORT_LIB)
+
+# Debian's numpy for /usr/bin/python3: tests check that numpy reads our .npz traces.
+python-deps:
+	scripts/install-python-deps.sh
+
+demo: build onnxruntime
+	$(BIN) bench --data samples/cat.png --out $(DEMO_OUT) --tasks sr4,deblur,denoise,sr4-noisy --methods baseline,ddrm
+	@echo "demo images and metrics: $(DEMO_OUT)/ (results.md, one folder per task)"
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+test: onnxruntime python-deps fmt-check vet
+	$(GO) test ./...
+
+# Speed figures: operators, the analytic prior and a 20-step DDRM restore.
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem ./restore ./models

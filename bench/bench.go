@@ -1,0 +1,221 @@
+// Package bench runs the study's evaluation: it degrades clean images with
+// each task, restores them with each method, and measures PSNR, SSIM,
+// measurement consistency and throughput, writing images, CSV and a Markdown
+// table in the study's layout.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/restorelab/restorelab/restore"
+)
+
+// Method restores a measurement.
+type Method interface {
+	Name() string
+	// Restore returns the restored images in [0, 1] and the number of
+	// network evaluations it spent per image.
+	Restore(ctx context.Context, task restore.Task, op restore.Operator, y *restore.Tensor, sigmaY float64, seed uint64) (*restore.Tensor, int, error)
+}
+
+// Baseline is the study's baseline: bicubic upsampling for super-resolution,
+// the measurement otherwise (see restore.Task.Baseline).
+type Baseline struct{}
+
+// Name implements Method.
+func (Baseline) Name() string { return "baseline" }
+
+// Restore implements Method.
+func (Baseline) Restore(_ context.Context, task restore.Task, op restore.Operator, y *restore.Tensor, _ float64, _ uint64) (*restore.Tensor, int, error) {
+	x, err := task.Baseline(op, y)
+	return x, 0, err
+}
+
+// DDRM restores with the DDRM sampler and a prior.
+type DDRM struct {
+	Prior  restore.Denoiser
+	Config restore.DDRMConfig
+	// Hooks are called after every step, e.g. to show progress.
+	Hooks []restore.Hook
+}
+
+// Name implements Method.
+func (DDRM) Name() string { return "ddrm" }
+
+// Restore implements Method.
+func (m DDRM) Restore(ctx context.Context, _ restore.Task, op restore.Operator, y *restore.Tensor, sigmaY float64, seed uint64) (*restore.Tensor, int, error) {
+	cfg := m.Config
+	cfg.SigmaY, cfg.Seed = sigmaY, seed
+	d, err := restore.NewDDRM(m.Prior, op, y, cfg)
+	if err != nil {
+		return nil, 0, err
+	}
+	x, err := restore.Run(ctx, d, m.Hooks...)
+	return x, d.Len(), err
+}
+
+// Result is one restored image's scores.
+type Result struct {
+	Image, Task, Method string
+	PSNR, SSIM          float64
+	// Consistency is ||H x - y|| divided by the square root of the number
+	// of measurement values: the per-value distance to the measurement.
+	Consistency float64
+	Seconds     float64
+	NFE         int
+}
+
+// Config describes an evaluation.
+type Config struct {
+	Images  []string // clean image files
+	Tasks   []string
+	Methods []Method
+	Out     string // output folder, created if missing
+	Seed    uint64
+	// Progress is called before each restoration; may be nil.
+	Progress func(done, total int, what string)
+}
+
+// Run evaluates every method on every task and image, saving the clean,
+// degraded and restored images as PNG under Out/<task>/, and returns the
+// results in the order they were computed.
+func Run(ctx context.Context, cfg Config) ([]Result, error) {
+	if len(cfg.Images) == 0 {
+		return nil, fmt.Errorf("no images to evaluate; point --data at a folder of PNG or JPEG files")
+	}
+	var tasks []restore.Task
+	for _, name := range cfg.Tasks {
+		t, err := restore.LookupTask(name)
+		if err != nil {
+			return nil, err
+		}
+		tasks = append(tasks, t)
+	}
+	var results []Result
+	total, done := len(cfg.Images)*len(tasks)*len(cfg.Methods), 0
+	for _, path := range cfg.Images {
+		x, err := restore.LoadImage(path)
+		if err != nil {
+			return nil, err
+		}
+		x = restore.ToRGB(x)
+		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+		for _, task := range tasks {
+			dir := filepath.Join(cfg.Out, task.Name)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, fmt.Errorf("cannot create output folder: %w", err)
+			}
+			var keep []bool
+			if task.Name == "inpaint" {
+				keep = restore.RandomInpaintMask(x.Shape.H, x.Shape.W, cfg.Seed)
+			}
+			op, err := task.Operator(x.Shape, keep)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			y, err := restore.Degrade(op, x, task.SigmaY, cfg.Seed)
+			if err != nil {
+				return nil, err
+			}
+			if err := saveAll(dir, name, map[string]*restore.Tensor{"clean": x, "degraded": y.Clone().Clamp(0, 1)}, keep); err != nil {
+				return nil, err
+			}
+			for _, m := range cfg.Methods {
+				if cfg.Progress != nil {
+					cfg.Progress(done, total, fmt.Sprintf("%s %s %s", name, task.Name, m.Name()))
+				}
+				start := time.Now()
+				out, nfe, err := m.Restore(ctx, task, op, y, task.SigmaY, cfg.Seed)
+				if err != nil {
+					return results, fmt.Errorf("%s on %s (%s): %w", m.Name(), name, task.Name, err)
+				}
+				secs := time.Since(start).Seconds()
+				done++
+				results = append(results, Result{
+					Image: name, Task: task.Name, Method: m.Name(),
+					PSNR: restore.PSNR(out.Data, x.Data), SSIM: restore.SSIM(out.Data, x.Data, x.Shape),
+					Consistency: consistency(op, out, y), Seconds: secs, NFE: nfe,
+				})
+				if err := saveAll(dir, name, map[string]*restore.Tensor{m.Name(): out}, nil); err != nil {
+					return results, err
+				}
+			}
+		}
+	}
+	if cfg.Progress != nil {
+		cfg.Progress(total, total, "done")
+	}
+	return results, nil
+}
+
+func saveAll(dir, name string, images map[string]*restore.Tensor, keep []bool) error {
+	for label, t := range images {
+		if err := restore.SaveImage(filepath.Join(dir, name+"_"+label+".png"), t, keep); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// consistency is ||H x - y|| / sqrt(m) for a single image.
+func consistency(op restore.Operator, x, y *restore.Tensor) float64 {
+	hx := make([]float32, op.OutShape().Len())
+	restore.ApplyH(op, hx, x.Data)
+	var sum float64
+	for i, v := range hx {
+		d := float64(v - y.Data[i])
+		sum += d * d
+	}
+	return math.Sqrt(sum / float64(len(hx)))
+}
+
+// Summary is the mean of one task and method over images.
+type Summary struct {
+	Task, Method            string
+	Images                  int
+	PSNR, SSIM, Consistency float64
+	ImagesPerSecond, NFE    float64
+}
+
+// Summarise averages results per task and method, in the tasks' order of
+// first appearance and the methods' order within each.
+func Summarise(results []Result) []Summary {
+	type key struct{ task, method string }
+	idx := map[key]int{}
+	var out []Summary
+	var secs []float64
+	for _, r := range results {
+		k := key{r.Task, r.Method}
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, Summary{Task: r.Task, Method: r.Method})
+			secs = append(secs, 0)
+		}
+		s := &out[i]
+		s.Images++
+		s.PSNR += r.PSNR
+		s.SSIM += r.SSIM
+		s.Consistency += r.Consistency
+		s.NFE += float64(r.NFE)
+		secs[i] += r.Seconds
+	}
+	for i := range out {
+		n := float64(out[i].Images)
+		out[i].PSNR /= n
+		out[i].SSIM /= n
+		out[i].Consistency /= n
+		out[i].NFE /= n
+		if secs[i] > 0 {
+			out[i].ImagesPerSecond = n / secs[i]
+		}
+	}
+	return out
+}
