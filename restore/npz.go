@@ -1,0 +1,301 @@
+package restore
+
+// NumPy array files. npyio parses .npy headers; the data are read and written
+// here because npyio v0.6.0 cannot write arrays whose shape is only known at
+// run time (it takes the shape from Go types: a flat slice is written as
+// shape (n,), and nested slices fail), its header padding does not give the
+// 64-byte data alignment numpy writes, and its element reader ignores short
+// reads and end of file, so a truncated file (or one read from a compressed
+// zip entry) would silently load zeros. Its npz writer builds on the same
+// array writer, so .npz archives are assembled with archive/zip.
+
+import (
+	"archive/zip"
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/sbinet/npyio"
+)
+
+// NPZArray is one named float32 array of an .npz archive, stored in C
+// (row-major) order. A nil or empty Shape is a scalar.
+type NPZArray struct {
+	Name  string
+	Shape []int
+	Data  []float32
+}
+
+// WriteNPZ writes arrays to path as an uncompressed .npz archive, as
+// numpy.savez does; numpy.load(path)[name] returns each array as float32.
+// The file is replaced atomically: it either has all arrays or is untouched.
+func WriteNPZ(path string, arrays []NPZArray) error {
+	seen := make(map[string]bool, len(arrays))
+	for _, a := range arrays {
+		if a.Name == "" {
+			return fmt.Errorf("writing %s: an array has no name; give every NPZArray a Name", path)
+		}
+		if seen[a.Name] {
+			return fmt.Errorf("writing %s: two arrays are named %q; array names must be unique", path, a.Name)
+		}
+		seen[a.Name] = true
+		if n, ok := npyCount(a.Shape); !ok || n != len(a.Data) {
+			return fmt.Errorf("writing %s: array %q has shape %s but %d values; the shape must match the data", path, a.Name, npyShapeString(a.Shape), len(a.Data))
+		}
+	}
+	return writeFileAtomic(path, func(w io.Writer) error {
+		zw := zip.NewWriter(w)
+		for _, a := range arrays {
+			// numpy names each member <key>.npy and strips the suffix on load.
+			f, err := zw.CreateHeader(&zip.FileHeader{Name: a.Name + ".npy", Method: zip.Store})
+			if err != nil {
+				return err
+			}
+			if err := npyEncode(f, a.Shape, a.Data); err != nil {
+				return err
+			}
+		}
+		return zw.Close()
+	})
+}
+
+// ReadNPZ reads every array of an .npz archive, keyed by name (the member
+// name without its .npy suffix, as numpy.load reports it). float64 arrays are
+// converted to float32; other data types are an error.
+func ReadNPZ(path string) (map[string]NPZArray, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, ioOpenError(path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	zr, err := zip.NewReader(f, st.Size())
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a readable .npz archive (truncated or corrupt?): %w", path, err)
+	}
+	out := make(map[string]NPZArray, len(zr.File))
+	for _, zf := range zr.File {
+		name := strings.TrimSuffix(zf.Name, ".npy")
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("reading %s: array %q appears twice; the archive is corrupt", path, name)
+		}
+		a, err := npzReadMember(zf, name)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: array %q: %w", path, name, err)
+		}
+		out[name] = a
+	}
+	return out, nil
+}
+
+func npzReadMember(zf *zip.File, name string) (NPZArray, error) {
+	rc, err := zf.Open()
+	if err != nil {
+		return NPZArray{}, err
+	}
+	defer rc.Close()
+	size := int64(min(zf.UncompressedSize64, math.MaxInt64))
+	shape, data, err := npyDecode(rc, size)
+	if err != nil {
+		return NPZArray{}, err
+	}
+	return NPZArray{Name: name, Shape: shape, Data: data}, nil
+}
+
+// npyReadFile reads a float32 or float64 .npy file as float32 in C order.
+func npyReadFile(path string) (shape []int, data []float32, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, ioOpenError(path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	shape, data, err = npyDecode(f, st.Size())
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return shape, data, nil
+}
+
+// npyDecode reads one .npy stream of at most size bytes. size bounds every
+// allocation, so a corrupt header cannot ask for more memory than the file
+// could hold.
+func npyDecode(r io.Reader, size int64) ([]int, []float32, error) {
+	br := bufio.NewReader(r)
+	hdr, err := npyReadHeader(br, size)
+	if err != nil {
+		return nil, nil, err
+	}
+	var order binary.ByteOrder
+	var wide bool
+	switch hdr.Descr.Type {
+	case "<f4":
+		order = binary.LittleEndian
+	case ">f4":
+		order = binary.BigEndian
+	case "<f8":
+		order, wide = binary.LittleEndian, true
+	case ">f8":
+		order, wide = binary.BigEndian, true
+	default:
+		return nil, nil, fmt.Errorf("array has data type %q; only float32 and float64 are supported: save a.astype(numpy.float32)", hdr.Descr.Type)
+	}
+	itemSize := int64(4)
+	if wide {
+		itemSize = 8
+	}
+	shape := hdr.Descr.Shape
+	n, ok := npyCount(shape)
+	if !ok || int64(n) > size/itemSize {
+		return nil, nil, fmt.Errorf("array of shape %s does not fit in %d bytes (truncated or corrupt?)", npyShapeString(shape), size)
+	}
+	raw := make([]byte, int64(n)*itemSize)
+	if _, err := io.ReadFull(br, raw); err != nil {
+		return nil, nil, fmt.Errorf("array of shape %s is truncated (%w); write it again", npyShapeString(shape), err)
+	}
+	data := make([]float32, n)
+	for i := range data {
+		if wide {
+			data[i] = float32(math.Float64frombits(order.Uint64(raw[8*i:])))
+		} else {
+			data[i] = math.Float32frombits(order.Uint32(raw[4*i:]))
+		}
+	}
+	if hdr.Descr.Fortran {
+		data = npyFortranToC(data, shape)
+	}
+	return shape, data, nil
+}
+
+// npyReadHeader parses the .npy header with npyio. Before that it checks the
+// declared header length against size, because npyio allocates it unchecked,
+// and it turns npyio's panics on malformed headers (it slices the header text
+// at the positions of the keys it expects) into errors.
+func npyReadHeader(br *bufio.Reader, size int64) (hdr npyio.Header, err error) {
+	pre, _ := br.Peek(12)
+	if len(pre) < 10 || string(pre[:6]) != string(npyio.Magic[:]) {
+		return hdr, errors.New("not a NumPy .npy array (bad magic bytes); save it with numpy.save")
+	}
+	if pre[6] >= 2 && len(pre) == 12 && int64(binary.LittleEndian.Uint32(pre[8:])) > size {
+		return hdr, errors.New("npy header is longer than the file (truncated or corrupt?)")
+	}
+	defer func() {
+		if recover() != nil {
+			err = errors.New("malformed npy header; save the array with numpy.save")
+		}
+	}()
+	rd, err := npyio.NewReader(br)
+	if err != nil {
+		return hdr, fmt.Errorf("malformed npy header (%w); save the array with numpy.save", err)
+	}
+	return rd.Header, nil
+}
+
+// npyCount returns the number of elements of shape, and false for a negative
+// dimension or a count that overflows int.
+func npyCount(shape []int) (int, bool) {
+	n := 1
+	for _, d := range shape {
+		if d < 0 || (d > 0 && n > math.MaxInt/d) {
+			return 0, false
+		}
+		n *= d
+	}
+	return n, true
+}
+
+// npyFortranToC reorders column-major data (first index fastest) to row-major.
+func npyFortranToC(data []float32, shape []int) []float32 {
+	if len(shape) < 2 || len(data) == 0 {
+		return data
+	}
+	stride := make([]int, len(shape))
+	s := 1
+	for k, d := range shape {
+		stride[k] = s
+		s *= d
+	}
+	out := make([]float32, len(data))
+	idx := make([]int, len(shape))
+	off := 0
+	for i := range out {
+		out[i] = data[off]
+		// Advance the row-major multi-index, last axis fastest.
+		for k := len(shape) - 1; k >= 0; k-- {
+			idx[k]++
+			off += stride[k]
+			if idx[k] < shape[k] {
+				break
+			}
+			off -= stride[k] * shape[k]
+			idx[k] = 0
+		}
+	}
+	return out
+}
+
+// npyEncode writes data as a little-endian float32 .npy (format 1.0) stream
+// of the given shape.
+func npyEncode(w io.Writer, shape []int, data []float32) error {
+	dict := "{'descr': '<f4', 'fortran_order': False, 'shape': " + npyShapeString(shape) + ", }"
+	// numpy pads the header with spaces and a newline so that the data start
+	// at a multiple of 64 bytes; 10 bytes of magic, version and length precede it.
+	pad := 63 - (10+len(dict))%64
+	header := dict + strings.Repeat(" ", pad) + "\n"
+	if len(header) > math.MaxUint16 {
+		return fmt.Errorf("npy header for shape %v is too long", shape)
+	}
+	pre := make([]byte, 10, 10+len(header))
+	copy(pre, npyio.Magic[:])
+	pre[6], pre[7] = 1, 0
+	binary.LittleEndian.PutUint16(pre[8:], uint16(len(header)))
+	if _, err := w.Write(append(pre, header...)); err != nil {
+		return err
+	}
+	const chunk = 1 << 14
+	buf := make([]byte, 4*min(len(data), chunk))
+	for len(data) > 0 {
+		n := min(len(data), chunk)
+		for i, v := range data[:n] {
+			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+		}
+		if _, err := w.Write(buf[:4*n]); err != nil {
+			return err
+		}
+		data = data[n:]
+	}
+	return nil
+}
+
+// npyShapeString writes shape as a Python tuple, as numpy's header does.
+func npyShapeString(shape []int) string {
+	parts := make([]string, len(shape))
+	for i, d := range shape {
+		parts[i] = strconv.Itoa(d)
+	}
+	if len(shape) == 1 {
+		return "(" + parts[0] + ",)"
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// ioOpenError explains a failure to open an input file.
+func ioOpenError(path string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s does not exist; check the path", path)
+	}
+	return fmt.Errorf("cannot open %s: %w", path, err)
+}
