@@ -137,9 +137,13 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 				}
 				secs := time.Since(start).Seconds()
 				done++
+				ssim, err := restore.SSIM(out.Data, x.Data, x.Shape)
+				if err != nil {
+					return results, err
+				}
 				results = append(results, Result{
 					Image: name, Task: task.Name, Method: m.Name(),
-					PSNR: restore.PSNR(out.Data, x.Data), SSIM: restore.SSIM(out.Data, x.Data, x.Shape),
+					PSNR: restore.PSNR(out.Data, x.Data), SSIM: ssim,
 					Consistency: consistency(op, out, y), Seconds: secs, NFE: nfe,
 				})
 				if err := saveAll(dir, name, map[string]*restore.Tensor{m.Name(): out}, nil); err != nil {

@@ -148,7 +148,7 @@ func SaveImage(path string, t *Tensor, keep []bool) error {
 				return fmt.Errorf("cannot save %s: pixel %d of channel %d is NaN, which a PNG cannot hold; fix the image, mark the pixel missing in the mask, or use .npy", path, i%hw, i/hw)
 			}
 		}
-		return writeFileAtomic(path, func(w io.Writer) error { return ioEncodePNG(w, t, keep) })
+		return WriteFileAtomic(path, func(w io.Writer) error { return ioEncodePNG(w, t, keep) })
 	case ".npy":
 		shape := []int{s.C, s.H, s.W}
 		if t.N > 1 {
@@ -165,19 +165,19 @@ func SaveImage(path string, t *Tensor, keep []bool) error {
 				data[i] = v
 			}
 		}
-		return writeFileAtomic(path, func(w io.Writer) error { return npyEncode(w, shape, data) })
+		return WriteFileAtomic(path, func(w io.Writer) error { return npyEncode(w, shape, data) })
 	default:
 		return fmt.Errorf("cannot save %s: unsupported file type %q; use .png or .npy", path, ext)
 	}
 }
 
-// writeFileAtomic creates or replaces path with what write produces, so that
+// WriteFileAtomic creates or replaces path with what write produces, so that
 // path only ever holds its old content or the complete new one: the data go
 // to a temporary file in the same folder (hence on the same file system),
 // which is synced and then renamed over path. On any failure the temporary
 // file is removed. The folder must exist; it is not created, so that a
 // mistyped output path is reported rather than silently made.
-func writeFileAtomic(path string, write func(io.Writer) error) error {
+func WriteFileAtomic(path string, write func(io.Writer) error) error {
 	dir := filepath.Dir(path)
 	if st, err := os.Stat(dir); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {

@@ -473,7 +473,7 @@ func TestSaveImageErrors(t *testing.T) {
 func TestWriteFileAtomic(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.bin")
-	if err := writeFileAtomic(path, func(w io.Writer) error {
+	if err := WriteFileAtomic(path, func(w io.Writer) error {
 		_, err := io.WriteString(w, "old")
 		return err
 	}); err != nil {
@@ -483,7 +483,7 @@ func TestWriteFileAtomic(t *testing.T) {
 		t.Errorf("written file: %v, %v; want mode 0644", st, err)
 	}
 	boom := errors.New("boom")
-	err := writeFileAtomic(path, func(w io.Writer) error {
+	err := WriteFileAtomic(path, func(w io.Writer) error {
 		io.WriteString(w, strings.Repeat("partial ", 100000)) // past the buffer, onto disk
 		return boom
 	})
@@ -497,7 +497,7 @@ func TestWriteFileAtomic(t *testing.T) {
 	if len(ents) != 1 {
 		t.Errorf("folder holds %v, want only out.bin (no temporary file left)", ents)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, "new.bin"), func(io.Writer) error { return boom }); err == nil {
+	if err := WriteFileAtomic(filepath.Join(dir, "new.bin"), func(io.Writer) error { return boom }); err == nil {
 		t.Error("failing writer gave no error")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "new.bin")); !errors.Is(err, os.ErrNotExist) {

@@ -50,7 +50,7 @@ func WriteNPZ(path string, arrays []NPZArray) error {
 			return fmt.Errorf("writing %s: array %q has shape %s but %d values; the shape must match the data", path, a.Name, npyShapeString(a.Shape), len(a.Data))
 		}
 	}
-	return writeFileAtomic(path, func(w io.Writer) error {
+	return WriteFileAtomic(path, func(w io.Writer) error {
 		zw := zip.NewWriter(w)
 		for _, a := range arrays {
 			// numpy names each member <key>.npy and strips the suffix on load.

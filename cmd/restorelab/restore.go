@@ -102,7 +102,11 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stdout, "wrote %s\n", *trace)
 	}
 	if reference != nil {
-		fmt.Fprintf(stdout, "PSNR %.2f dB  SSIM %.4f\n", restore.PSNR(result.Data, reference.Data), restore.SSIM(result.Data, reference.Data, clean))
+		ssim, err := restore.SSIM(result.Data, reference.Data, clean)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "PSNR %.2f dB  SSIM %.4f\n", restore.PSNR(result.Data, reference.Data), ssim)
 	}
 	return nil
 }
