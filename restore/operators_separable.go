@@ -29,13 +29,13 @@ const opMaxKernelRadius = 1 << 16
 // a dense matrix over the image.
 //
 // A 1-D matrix that is centrosymmetric (equal to itself with rows and columns
-// reversed, like every symmetric kernel on a symmetric grid with reflected
-// borders, so every one built by this package's constructors) maps symmetric
-// signals to symmetric ones and antisymmetric to antisymmetric. Its SVD is
-// then computed and applied in those two halves, which halves the cost of
-// every product, and its m singular values are listed as those of the
-// symmetric half, decreasing, then those of the antisymmetric half. For other
-// matrices they are all in decreasing order.
+// reversed, to 1e-12 of its largest entry, like every symmetric kernel on a
+// symmetric grid with reflected borders, so every one built by this package's
+// constructors) maps symmetric signals to symmetric ones and antisymmetric to
+// antisymmetric. Its SVD is then computed and applied in those two halves,
+// which halves the cost of every product, and its m singular values are
+// listed as those of the symmetric half, decreasing, then those of the
+// antisymmetric half. For other matrices they are all in decreasing order.
 func NewSeparable(s Shape, aRows, aCols mat.Matrix) (Operator, error) {
 	return sepNew("separable", s, aRows, aCols)
 }

@@ -55,9 +55,9 @@ func sepFactor(a mat.Matrix) (u, v *sepBasis, s []float64, ok bool) {
 		sepZeroNoise(sd, m, n)
 		return sepNewBasis(false, ud, nil, m, 0), sepNewBasis(false, vd, nil, m, 0), sd, true
 	}
-	var b mat.Dense
-	b.Mul(sepButterfly(m).T(), a)
-	b.Mul(&b, sepButterfly(n))
+	var fa, b mat.Dense
+	fa.Mul(sepButterfly(m).T(), a)
+	b.Mul(&fa, sepButterfly(n))
 	// b is block diagonal up to rounding; its off-diagonal blocks are dropped.
 	me, he := (m+1)/2, (n+1)/2
 	ue, ve, se, convE := sepSVD(b.Slice(0, me, 0, he), me, he)
