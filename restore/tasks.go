@@ -72,7 +72,7 @@ func init() {
 			}})
 	}
 	gauss := func(sigma float64) func() ([]float64, error) {
-		return func() ([]float64, error) { return GaussianKernel(sigma), nil }
+		return func() ([]float64, error) { return GaussianKernel(sigma) }
 	}
 	uniform9 := func() ([]float64, error) { return UniformKernel(9) }
 	blur("deblur", "deblurring, Gaussian sigma 1 px (the study's deblur)", gauss(1), gauss(1))
@@ -184,7 +184,11 @@ func (t Task) Baseline(op Operator, y *Tensor) (*Tensor, error) {
 	in := op.InShape()
 	switch t.kind {
 	case kindSuperRes:
-		return ResizeBicubic(y, in.H, in.W).Clamp(0, 1), nil
+		up, err := ResizeBicubic(y, in.H, in.W)
+		if err != nil {
+			return nil, err
+		}
+		return up.Clamp(0, 1), nil
 	case kindSameSize:
 		return y.Clone().Clamp(0, 1), nil
 	}
