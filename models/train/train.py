@@ -248,7 +248,12 @@ def main():
             next_save = elapsed + args.save_minutes * 60.0
 
     save_checkpoint(ckpt_path, state())
-    why = f"signal {stop['signal']}" if stop["signal"] is not None else "budget reached"
+    if stop["signal"] is not None:
+        why = f"signal {stop['signal']}"
+    elif args.max_steps and step >= args.max_steps:
+        why = "max steps reached"
+    else:
+        why = "budget reached"
     log(f"stopped ({why}) at step {step}, elapsed {elapsed / 60:.1f} min, loss_ema {loss_ema}; saved {ckpt_path}")
 
 
