@@ -1,0 +1,261 @@
+#!/usr/bin/python3
+"""Train the eps-prediction UNet used as the DDRM prior.
+
+Example (CPU, resumable, stops cleanly after 95 minutes of training):
+    /usr/bin/python3 models/train/train.py --config cpu --minutes 95
+    /usr/bin/python3 models/train/train.py --config cpu --minutes 95 --resume
+"""
+import argparse
+import copy
+import glob
+import json
+import math
+import os
+import platform
+import signal
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from unet import UNet  # noqa: E402
+
+DATA_ROOT = "/work/shared/data/train"
+DATA_FOLDERS = ("bsd100", "urban100", "imagenet")
+
+# Diffusion schedule; the Go side and model.json must agree with these.
+SCHEDULE = {"type": "linear", "beta_start": 1e-4, "beta_end": 0.02, "T": 1000}
+
+CONFIGS = {
+    # Sized for ~100 minutes on 2 shared CPU cores: ~3.1M params and ~24 GFLOP
+    # per 256x256 forward, so inference with 2 threads stays cheap as well.
+    "cpu": dict(channels=(24, 48, 96, 128), num_res_blocks=1, groups=8, dropout=0.0,
+                crop=64, batch=32, lr=2e-4, warmup=100, ema_decay=0.995, threads=2),
+    # For a GPU: a DDPM-sized network, larger crops and batches.
+    "gpu": dict(channels=(128, 256, 256, 512), num_res_blocks=2, groups=32, dropout=0.1,
+                crop=128, batch=64, lr=2e-4, warmup=1000, ema_decay=0.9999, threads=8),
+}
+
+
+def hardware_string(device):
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{cpu}, {torch.get_num_threads()} threads"
+
+
+class CropSampler:
+    """Random crops from images decoded once into memory as uint8 HWC arrays."""
+
+    def __init__(self, root, folders, crop, rng):
+        self.crop = crop
+        self.rng = rng
+        self.images = []  # list of (full, half or None)
+        self.counts = {}
+        for folder in folders:
+            files = sorted(glob.glob(os.path.join(root, folder, "*")))
+            files = [f for f in files if f.lower().endswith((".png", ".jpg", ".jpeg"))]
+            self.counts[folder] = len(files)
+            for path in files:
+                img = Image.open(path).convert("RGB")
+                half = None
+                # Urban100 images are large and full of fine structure; a
+                # half-size copy gives scale variety at little memory cost.
+                if folder == "urban100" and min(img.size) // 2 >= crop:
+                    half = np.asarray(img.resize((img.width // 2, img.height // 2), Image.BICUBIC))
+                full = np.asarray(img)
+                if min(full.shape[:2]) >= crop:
+                    self.images.append((full, half))
+        if not self.images:
+            raise SystemExit(f"no training images under {root}")
+
+    def batch(self, n):
+        c = self.crop
+        out = np.empty((n, c, c, 3), dtype=np.uint8)
+        idx = self.rng.integers(len(self.images), size=n)
+        for k, i in enumerate(idx):
+            full, half = self.images[i]
+            img = half if half is not None and self.rng.random() < 0.5 else full
+            y = self.rng.integers(img.shape[0] - c + 1)
+            x = self.rng.integers(img.shape[1] - c + 1)
+            patch = img[y:y + c, x:x + c]
+            out[k] = patch[:, ::-1] if self.rng.random() < 0.5 else patch
+        x = torch.from_numpy(out).permute(0, 3, 1, 2).float()
+        return x / 127.5 - 1.0
+
+
+def save_checkpoint(path, state):
+    tmp = path + ".tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, path)  # atomic: a crash never leaves a half-written checkpoint
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", choices=sorted(CONFIGS), default="cpu")
+    ap.add_argument("--name", help="run name (default: the config name)")
+    ap.add_argument("--run-dir", help="run folder (default: models/train/runs/<name>)")
+    ap.add_argument("--data", default=DATA_ROOT, help="folder holding " + ", ".join(DATA_FOLDERS))
+    ap.add_argument("--minutes", type=float, default=95.0,
+                    help="total training wall-clock budget for the run, counting earlier sessions")
+    ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: no limit)")
+    ap.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    ap.add_argument("--threads", type=int, help="torch CPU threads (default from config)")
+    ap.add_argument("--batch", type=int, help="override the config's batch size")
+    ap.add_argument("--crop", type=int, help="override the config's crop size")
+    ap.add_argument("--save-minutes", type=float, default=5.0, help="checkpoint interval")
+    ap.add_argument("--first-save-minutes", type=float, default=2.0,
+                    help="time of the first checkpoint, early so export can be tried")
+    ap.add_argument("--log-every", type=int, default=10, help="steps between log lines")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    args = ap.parse_args()
+
+    name = args.name or args.config
+    run_dir = args.run_dir or os.path.join(HERE, "runs", name)
+    os.makedirs(run_dir, exist_ok=True)
+    ckpt_path = os.path.join(run_dir, "checkpoint.pt")
+    log_file = open(os.path.join(run_dir, "train.log"), "a", buffering=1)
+
+    def log(msg):
+        line = time.strftime("%Y-%m-%d %H:%M:%S ") + msg
+        print(line, flush=True)
+        log_file.write(line + "\n")
+
+    ckpt = None
+    if args.resume:
+        if not os.path.exists(ckpt_path):
+            raise SystemExit(f"--resume: no checkpoint at {ckpt_path}")
+        ckpt = torch.load(ckpt_path, map_location="cpu")
+        cfg = ckpt["config"]  # the architecture must match the checkpoint
+    else:
+        if os.path.exists(ckpt_path):
+            raise SystemExit(f"{ckpt_path} exists; use --resume or another --name")
+        cfg = dict(CONFIGS[args.config])
+        cfg["config"] = args.config
+        if args.batch:
+            cfg["batch"] = args.batch
+        if args.crop:
+            cfg["crop"] = args.crop
+    threads = args.threads or cfg["threads"]
+    torch.set_num_threads(threads)
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+    model = UNet(cfg["channels"], cfg["num_res_blocks"], cfg["groups"], cfg["dropout"]).to(device)
+    ema = copy.deepcopy(model).eval().requires_grad_(False)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"])
+    n_params = sum(p.numel() for p in model.parameters())
+
+    rng = np.random.default_rng(args.seed)
+    torch.manual_seed(args.seed)
+    step, elapsed, history, hardware = 0, 0.0, [], []
+    loss_ema = None
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+        ema.load_state_dict(ckpt["ema"])
+        opt.load_state_dict(ckpt["optimizer"])
+        step, elapsed = ckpt["step"], ckpt["elapsed_s"]
+        history, hardware = ckpt["loss_history"], ckpt["hardware"]
+        loss_ema = ckpt["loss_ema"]
+        rng.bit_generator.state = ckpt["numpy_rng"]
+        torch.set_rng_state(ckpt["torch_rng"])
+    hw = hardware_string(device)
+    if hw not in hardware:
+        hardware.append(hw)
+
+    t0 = time.time()
+    sampler = CropSampler(args.data, DATA_FOLDERS, cfg["crop"], rng)
+    log(f"run {run_dir}: config {cfg['config']} {json.dumps(cfg)}; {n_params} params; "
+        f"{len(sampler.images)} images {sampler.counts} loaded in {time.time() - t0:.1f}s; "
+        f"device {device} ({hw}); start step {step}, elapsed {elapsed / 60:.1f} min")
+
+    betas = torch.linspace(SCHEDULE["beta_start"], SCHEDULE["beta_end"], SCHEDULE["T"], dtype=torch.float64)
+    alpha_bar = torch.cumprod(1.0 - betas, 0).float().to(device)
+
+    def state():
+        return {"config": cfg, "schedule": SCHEDULE, "model": model.state_dict(), "ema": ema.state_dict(),
+                "optimizer": opt.state_dict(), "step": step, "elapsed_s": elapsed, "loss_ema": loss_ema,
+                "loss_history": history, "numpy_rng": rng.bit_generator.state,
+                "torch_rng": torch.get_rng_state(), "hardware": hardware, "params": n_params,
+                "data": {"root": args.data, "folders": sampler.counts}}
+
+    stop = {"signal": None}
+
+    def on_signal(signum, _frame):
+        stop["signal"] = signum
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    budget = args.minutes * 60.0
+    session_start = time.time()
+    elapsed_at_start = elapsed
+    next_save = elapsed + (args.first_save_minutes if step == 0 else args.save_minutes) * 60.0
+    win_t, win_crops = time.time(), 0
+    model.train()
+    while True:
+        elapsed = elapsed_at_start + (time.time() - session_start)
+        if stop["signal"] is not None or elapsed >= budget or (args.max_steps and step >= args.max_steps):
+            break
+
+        x0 = sampler.batch(cfg["batch"]).to(device)
+        t = torch.randint(0, SCHEDULE["T"], (x0.shape[0],), device=device)
+        eps = torch.randn_like(x0)
+        ab = alpha_bar[t][:, None, None, None]
+        loss = F.mse_loss(model(ab.sqrt() * x0 + (1 - ab).sqrt() * eps, t), eps)
+
+        lr = cfg["lr"] * min(1.0, (step + 1) / cfg["warmup"])
+        for g in opt.param_groups:
+            g["lr"] = lr
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+
+        # EMA decay warms up so the average is not dominated by the random init.
+        decay = min(cfg["ema_decay"], (1 + step) / (10 + step))
+        with torch.no_grad():
+            for pe, pm in zip(ema.parameters(), model.parameters()):
+                pe.lerp_(pm, 1 - decay)
+
+        lv = loss.item()
+        loss_ema = lv if loss_ema is None else 0.98 * loss_ema + 0.02 * lv
+        win_crops += x0.shape[0]
+        if step % args.log_every == 0:
+            now = time.time()
+            rate = win_crops / (now - win_t)
+            win_t, win_crops = now, 0
+            history.append([step, round(elapsed, 1), loss_ema])
+            log(f"step {step} loss {lv:.4f} loss_ema {loss_ema:.4f} lr {lr:.2e} "
+                f"{rate:.1f} crops/s elapsed {elapsed / 60:.1f} min")
+        if elapsed >= next_save:
+            save_checkpoint(ckpt_path, state())
+            log(f"checkpoint at step {step}")
+            next_save = elapsed + args.save_minutes * 60.0
+
+    save_checkpoint(ckpt_path, state())
+    if stop["signal"] is not None:
+        why = f"signal {stop['signal']}"
+    elif args.max_steps and step >= args.max_steps:
+        why = "max steps reached"
+    else:
+        why = "budget reached"
+    log(f"stopped ({why}) at step {step}, elapsed {elapsed / 60:.1f} min, loss_ema {loss_ema}; saved {ckpt_path}")
+
+
+if __name__ == "__main__":
+    main()
