@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/restorelab/restorelab/restore"
@@ -280,4 +281,43 @@ func TestOpenCUDAWithoutCUDA(t *testing.T) {
 	if !strings.Contains(err.Error(), "CUDA was requested, but the ONNX Runtime library") || !strings.Contains(err.Error(), EnvORTLib) {
 		t.Errorf("got %v", err)
 	}
+}
+
+// cancelledLater is a context that reports no error when PredictEps first
+// checks it, but whose Done channel is closed, so that it is cancelled
+// while the network runs.
+type cancelledLater struct {
+	context.Context
+	checks atomic.Int32
+}
+
+func (c *cancelledLater) Done() <-chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}
+
+func (c *cancelledLater) Err() error {
+	if c.checks.Add(1) == 1 {
+		return nil
+	}
+	return context.Canceled
+}
+
+func TestPredictEpsCancelledDuringRun(t *testing.T) {
+	d := openFixture(t, fixture("closed_f16"))
+	// Large enough that the run takes many milliseconds, so that the
+	// cancellation, which runs in its own goroutine, lands during it.
+	x := restore.NewTensor(8, restore.Shape{C: 3, H: 512, W: 512})
+	steps := make([]int, 8)
+	for range 5 {
+		_, err := d.PredictEps(&cancelledLater{Context: context.Background()}, x, steps)
+		if errors.Is(err, context.Canceled) {
+			return
+		}
+		if err != nil {
+			t.Fatalf("got %v; want context.Canceled", err)
+		}
+	}
+	t.Error("five runs finished despite cancellation")
 }
