@@ -30,8 +30,8 @@ type Options struct {
 }
 
 // ONNXDenoiser is a restore.Denoiser backed by an eps-prediction network run
-// with ONNX Runtime. It holds one session, created when the model is opened
-// and reused by every call.
+// with ONNX Runtime; Open and OpenONNX create it. It holds one session,
+// created when the model is opened and reused by every call.
 //
 // PredictEps is safe for concurrent use: ONNX Runtime allows concurrent runs
 // of one session, and every call creates and destroys its own input and
@@ -145,13 +145,13 @@ func (d *ONNXDenoiser) PredictEps(ctx context.Context, x *restore.Tensor, t []in
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := d.checkInput(x, t); err != nil {
-		return nil, err
-	}
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	if d.session == nil {
 		return nil, fmt.Errorf("model %s is closed", d.manifest.Name)
+	}
+	if err := d.checkInput(x, t); err != nil {
+		return nil, err
 	}
 	n, c, h, w := x.N, x.Shape.C, x.Shape.H, x.Shape.W
 
@@ -227,10 +227,11 @@ func (d *ONNXDenoiser) checkInput(x *restore.Tensor, t []int) error {
 		return fmt.Errorf("model %s takes %d-channel images; got %d channels", name, d.io.channels, s.C)
 	}
 	if m := d.manifest.SizeMultiple; s.H%m != 0 || s.W%m != 0 {
-		up := func(v int) int { return (v + m - 1) / m * m }
-		down := func(v int) int { return max(v/m*m, m) }
-		return fmt.Errorf("model %s needs image sides that are multiples of %d; got %dx%d (width x height): pad to %dx%d or crop to %dx%d",
-			name, m, s.W, s.H, up(s.W), up(s.H), down(s.W), down(s.H))
+		fix := fmt.Sprintf("pad to %dx%d", (s.W+m-1)/m*m, (s.H+m-1)/m*m)
+		if s.W >= m && s.H >= m {
+			fix += fmt.Sprintf(" or crop to %dx%d", s.W/m*m, s.H/m*m)
+		}
+		return fmt.Errorf("model %s needs image sides that are multiples of %d; got %dx%d (width x height): %s", name, m, s.W, s.H, fix)
 	}
 	got := []int{x.N, s.C, s.H, s.W}
 	for i, dim := range d.io.x.Shape {

@@ -155,6 +155,11 @@ func TestPredictEpsBadInput(t *testing.T) {
 			t.Errorf("%s: got %v; want an error containing %q", tc.name, err, tc.want)
 		}
 	}
+	// An image smaller than the multiple can only be padded.
+	_, err := d.PredictEps(ctx, restore.NewTensor(1, restore.Shape{C: 3, H: 4, W: 16}), []int{1})
+	if err == nil || !strings.HasSuffix(err.Error(), "got 16x4 (width x height): pad to 16x8") {
+		t.Errorf("tiny image: got %v", err)
+	}
 }
 
 func TestPredictEpsCancelled(t *testing.T) {
@@ -320,4 +325,12 @@ func TestPredictEpsCancelledDuringRun(t *testing.T) {
 		}
 	}
 	t.Error("five runs finished despite cancellation")
+}
+
+func TestZeroDenoiser(t *testing.T) {
+	var d ONNXDenoiser
+	x := restore.NewTensor(1, restore.Shape{C: 3, H: 8, W: 8})
+	if _, err := d.PredictEps(context.Background(), x, []int{1}); err == nil || !strings.Contains(err.Error(), "is closed") {
+		t.Errorf("got %v", err)
+	}
 }

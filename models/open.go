@@ -37,7 +37,12 @@ const EnvModels = "RESTORELAB_MODELS"
 // loaded. The result is an *ONNXDenoiser, which callers should Close when
 // done with it.
 func Open(nameOrPath string, opts Options) (restore.Denoiser, error) {
-	return OpenONNX(nameOrPath, opts)
+	d, err := OpenONNX(nameOrPath, opts)
+	if err != nil {
+		// A nil *ONNXDenoiser would make a non-nil Denoiser.
+		return nil, err
+	}
+	return d, nil
 }
 
 // OpenONNX is Open for ONNX models, returning the concrete type.

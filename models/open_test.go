@@ -159,3 +159,10 @@ func TestResolveOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenErrorGivesNilDenoiser(t *testing.T) {
+	d, err := Open(filepath.Join(t.TempDir(), "gone.onnx"), Options{})
+	if err == nil || d != nil {
+		t.Errorf("got %v, %v; want a nil Denoiser and an error", d, err)
+	}
+}
