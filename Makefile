@@ -11,7 +11,7 @@ build:
 
 # ONNX Runtime's shared library, extracted from the onnxruntime-node npm package.
 $(ORT_LIB):
-	scripts/fetch-onnxruntime.sh
+	scripts/fetch-onnxruntime.sh $(dir $(ORT_LIB))
 
 onnxruntime: $(ORT_LIB)
 

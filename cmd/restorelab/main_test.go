@@ -141,3 +141,17 @@ func writeOddImage(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 }
+
+func TestModelsCommand(t *testing.T) {
+	code, out, _ := cli(t, "models", "list")
+	if code != 0 || !strings.Contains(out, "gaussian") {
+		t.Errorf("models list: %d %q", code, out)
+	}
+	code, _, errOut := cli(t, "models", "inspect", filepath.Join(t.TempDir(), "missing.onnx"))
+	if code != 1 || !strings.Contains(errOut, "missing.onnx") {
+		t.Errorf("inspect of a missing file: %d %q", code, errOut)
+	}
+	if code, _, _ := cli(t, "models", "frob"); code != 2 {
+		t.Errorf("unknown subcommand exit %d", code)
+	}
+}

@@ -1,17 +1,54 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"runtime"
 
+	"github.com/restorelab/restorelab/models"
 	"github.com/restorelab/restorelab/restore"
 )
 
 // defaultModel is the prior restore uses when --model is not given.
-const defaultModel = "gaussian"
+const defaultModel = models.GaussianName
+
+// runtimeOptions are the ONNX Runtime settings every command uses.
+var runtimeOptions = models.Options{Threads: runtime.NumCPU()}
 
 func openModel(name string) (restore.Denoiser, error) {
-	if name == "gaussian" {
-		return restore.NewGaussianDenoiser(nil), nil
+	return models.Open(name, runtimeOptions)
+}
+
+func runModels(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	usage := "models list | models inspect PATH"
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "Usage: restorelab "+usage)
+		return errUsage
 	}
-	return nil, fmt.Errorf("unknown model %q; use 'gaussian'", name)
+	switch args[0] {
+	case "list":
+		c, err := models.List()
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(stdout, c.String())
+		return nil
+	case "inspect":
+		if len(args) != 2 {
+			fmt.Fprintln(stderr, "Usage: restorelab models inspect PATH (a model folder, an .onnx file or a model name)")
+			return errUsage
+		}
+		r, err := models.Inspect(args[1], runtimeOptions)
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(stdout, r.String())
+		if !r.OK() {
+			return fmt.Errorf("%s does not match its role's contract (see above)", args[1])
+		}
+		return nil
+	}
+	fmt.Fprintf(stderr, "unknown models subcommand %q\nUsage: restorelab %s\n", args[0], usage)
+	return errUsage
 }
