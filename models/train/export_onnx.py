@@ -68,32 +68,35 @@ def main():
     ref_path = os.path.join(out, "reference.npz")
     np.savez(ref_path, x=ref_x.numpy(), t=ref_t.numpy(), eps=ref_eps.numpy())
 
+    folders = ckpt["data"]["folders"]
+    # The schema of models/manifest.go: unknown keys are rejected except in
+    # provenance, where they are kept as extra facts.
     manifest = {
         "name": args.name,
         "role": "ddrm-prior",
-        "files": {f: {"sha256": sha256(os.path.join(out, f)), "bytes": os.path.getsize(os.path.join(out, f))}
-                  for f in ("model.onnx", "reference.npz")},
+        "description": f"eps-prediction UNet, {ckpt['params'] / 1e6:.1f}M parameters, trained here on CPU",
+        "files": [{"path": f, "sha256": sha256(os.path.join(out, f))} for f in ("model.onnx", "reference.npz")],
         "inputs": [{"name": "x", "dtype": "float32", "shape": ["B", 3, "H", "W"]},
                    {"name": "t", "dtype": "int64", "shape": ["B"]}],
-        "output": {"name": "eps", "dtype": "float32", "shape": ["B", 3, "H", "W"]},
-        "prediction": "eps",
+        "outputs": [{"name": "eps", "dtype": "float32", "shape": ["B", 3, "H", "W"]}],
         "schedule": {"type": sched["type"], "beta_start": sched["beta_start"],
                      "beta_end": sched["beta_end"], "T": sched["T"]},
         "size_multiple": model.size_multiple,
         "value_range": [-1, 1],
-        "opset": OPSET,
+        "learned_variance": False,
         "provenance": {
-            "data": {"folders": ckpt["data"]["folders"], "images": sum(ckpt["data"]["folders"].values())},
+            "data": "../shared/data/train: " + ", ".join(f"{k} {v}" for k, v in folders.items())
+                    + f" ({sum(folders.values())} images), random {cfg['crop']}x{cfg['crop']} crops",
             "steps": ckpt["step"],
-            "crop": cfg["crop"],
-            "batch": cfg["batch"],
             "wall_time_minutes": round(ckpt["elapsed_s"] / 60.0, 1),
-            "final_loss": round(ckpt["loss_ema"], 5) if ckpt["loss_ema"] is not None else None,
+            "final_loss": round(ckpt["loss_ema"], 5) if ckpt["loss_ema"] is not None else 0,
+            "licence": "MIT (trained by this project; see LICENSE)",
+            "hardware": ", ".join(ckpt["hardware"]) if isinstance(ckpt["hardware"], list) else str(ckpt["hardware"]),
+            "notes": f"opset {OPSET}; Adam, EMA {cfg['ema_decay']}; the training script is models/train/train.py --config cpu",
+            "batch": cfg["batch"],
+            "crop": cfg["crop"],
             "params": ckpt["params"],
             "architecture": {k: cfg[k] for k in ("channels", "num_res_blocks", "groups")},
-            "ema_decay": cfg["ema_decay"],
-            "hardware": ckpt["hardware"],
-            "licence": "trained here by this project; weights under the project's licence (MIT)",
         },
     }
     with open(os.path.join(out, "model.json"), "w") as f:
