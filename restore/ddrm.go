@@ -60,6 +60,7 @@ type DDRM struct {
 	seq    []int
 	sigmaY float64 // in [-1, 1] space
 	s      []float32
+	cut    float32 // singular values at or below cut count as unobserved
 	y      *Tensor // the measurement in [-1, 1] space
 	yBar   *Tensor // U^T y / s in spectral layout, 0 where unobserved
 	x      *Tensor // current sample x_t
@@ -101,21 +102,16 @@ func NewDDRM(den Denoiser, op Operator, y *Tensor, cfg DDRMConfig) (*DDRM, error
 		return nil, err
 	}
 	d := &DDRM{den: den, op: op, cfg: cfg, sched: info.Schedule, seq: seq, sigmaY: 2 * cfg.SigmaY, s: op.Singulars()}
+	for _, v := range d.s {
+		d.cut = max(d.cut, v*singularCutoff)
+	}
 	d.prepareMeasurement(y)
 	d.initialise()
 	return d, nil
 }
 
 // observed reports whether component k carries measurement information.
-func (d *DDRM) observed(k int, cut float32) bool { return d.s[k] > cut }
-
-func (d *DDRM) cutoff() float32 {
-	var top float32
-	for _, v := range d.s {
-		top = max(top, v)
-	}
-	return top * singularCutoff
-}
+func (d *DDRM) observed(k int) bool { return d.s[k] > d.cut }
 
 // prepareMeasurement maps y to [-1, 1] and computes y_bar. Since H is linear,
 // H(2x - 1) = 2 H x - H 1, so the signed measurement is 2 y - H 1.
@@ -127,7 +123,6 @@ func (d *DDRM) prepareMeasurement(y *Tensor) {
 	}
 	h1 := make([]float32, out.Len())
 	ApplyH(d.op, h1, ones)
-	cut := d.cutoff()
 	d.yBar = NewTensor(y.N, in)
 	d.y = NewTensor(y.N, out)
 	for b := range y.N {
@@ -138,7 +133,7 @@ func (d *DDRM) prepareMeasurement(y *Tensor) {
 		yb := d.yBar.Item(b)
 		d.op.Ut(yb, signed)
 		for k := range yb {
-			if d.observed(k, cut) {
+			if d.observed(k) {
 				yb[k] /= d.s[k]
 			} else {
 				yb[k] = 0
@@ -158,7 +153,6 @@ func (d *DDRM) initialise() {
 	t := d.seq[0]
 	sigT := d.sched.Sigma(t)
 	sqrtAB := math.Sqrt(d.sched.AlphaBar(t))
-	cut := d.cutoff()
 	n := d.yBar.N
 	d.xBar = NewTensor(n, in)
 	d.x = NewTensor(n, in)
@@ -168,7 +162,7 @@ func (d *DDRM) initialise() {
 		for k := range xb {
 			z := rng.NormFloat64()
 			s := float64(d.s[k])
-			if d.observed(k, cut) && s*sigT > d.sigmaY {
+			if d.observed(k) && s*sigT > d.sigmaY {
 				xb[k] = float32(float64(yb[k]) + math.Sqrt(sigT*sigT-d.sigmaY*d.sigmaY/(s*s))*z)
 			} else {
 				xb[k] = float32(sigT * z)
@@ -238,11 +232,10 @@ func (d *DDRM) Step(ctx context.Context) (*StepInfo, error) {
 
 // cases classifies every component for a step ending at noise level sigN.
 func (d *DDRM) cases(sigN float64) []ComponentCase {
-	cut := d.cutoff()
 	c := make([]ComponentCase, len(d.s))
 	for k, s := range d.s {
 		switch {
-		case !d.observed(k, cut):
+		case !d.observed(k):
 			c[k] = Missing
 		case float64(s)*sigN > d.sigmaY:
 			c[k] = NoisierThanY
