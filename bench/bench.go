@@ -6,6 +6,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -39,6 +40,8 @@ func (Baseline) Restore(_ context.Context, task restore.Task, op restore.Operato
 
 // DDRM restores with the DDRM sampler and a prior.
 type DDRM struct {
+	// Label names the method in results; "ddrm" when empty.
+	Label  string
 	Prior  restore.Denoiser
 	Config restore.DDRMConfig
 	// Hooks are called after every step, e.g. to show progress.
@@ -46,7 +49,12 @@ type DDRM struct {
 }
 
 // Name implements Method.
-func (DDRM) Name() string { return "ddrm" }
+func (m DDRM) Name() string {
+	if m.Label == "" {
+		return "ddrm"
+	}
+	return m.Label
+}
 
 // Restore implements Method.
 func (m DDRM) Restore(ctx context.Context, _ restore.Task, op restore.Operator, y *restore.Tensor, sigmaY float64, seed uint64) (*restore.Tensor, int, error) {
@@ -62,13 +70,24 @@ func (m DDRM) Restore(ctx context.Context, _ restore.Task, op restore.Operator, 
 
 // Result is one restored image's scores.
 type Result struct {
-	Image, Task, Method string
-	PSNR, SSIM          float64
+	Image  string  `json:"image"`
+	Task   string  `json:"task"`
+	Method string  `json:"method"`
+	PSNR   float64 `json:"psnr"`
+	SSIM   float64 `json:"ssim"`
 	// Consistency is ||H x - y|| divided by the square root of the number
 	// of measurement values: the per-value distance to the measurement.
-	Consistency float64
-	Seconds     float64
-	NFE         int
+	Consistency float64 `json:"consistency"`
+	Seconds     float64 `json:"seconds"`
+	NFE         int     `json:"nfe"`
+}
+
+func (r Result) key() string { return r.Image + "\x00" + r.Task + "\x00" + r.Method }
+
+// Skip is an image that could not be evaluated, and why.
+type Skip struct {
+	Image  string `json:"image"`
+	Reason string `json:"reason"`
 }
 
 // Config describes an evaluation.
@@ -78,76 +97,77 @@ type Config struct {
 	Methods []Method
 	Out     string // output folder, created if missing
 	Seed    uint64
+	// Done are results of an earlier run of the same configuration: the
+	// restorations they cover are not redone.
+	Done []Result
 	// Progress is called before each restoration; may be nil.
 	Progress func(done, total int, what string)
+	// Save is called after each restoration with every result so far and
+	// the images skipped so far, so that an interrupted run loses at most
+	// one restoration; may be nil.
+	Save func(results []Result, skipped []Skip) error
 }
 
 // Run evaluates every method on every task and image, saving the clean,
-// degraded and restored images as PNG under Out/<task>/, and returns the
-// results in the order they were computed.
-func Run(ctx context.Context, cfg Config) ([]Result, error) {
+// degraded and restored images as PNG under Out/<task>/. Images that cannot
+// be read are skipped and reported, and the run goes on. It returns every
+// result (cfg.Done first) and the skipped images; on cancellation or failure
+// it returns those so far with the error.
+func Run(ctx context.Context, cfg Config) ([]Result, []Skip, error) {
 	if len(cfg.Images) == 0 {
-		return nil, fmt.Errorf("no images to evaluate; point --data at a folder of PNG or JPEG files")
+		return nil, nil, fmt.Errorf("no images to evaluate; point --data at a folder of PNG or JPEG files")
 	}
 	var tasks []restore.Task
 	for _, name := range cfg.Tasks {
 		t, err := restore.LookupTask(name)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		tasks = append(tasks, t)
 	}
-	var results []Result
+	results := append([]Result(nil), cfg.Done...)
+	finished := map[string]bool{}
+	for _, r := range cfg.Done {
+		finished[r.key()] = true
+	}
+	var skipped []Skip
+	save := func() error {
+		if cfg.Save == nil {
+			return nil
+		}
+		return cfg.Save(results, skipped)
+	}
 	total, done := len(cfg.Images)*len(tasks)*len(cfg.Methods), 0
 	for _, path := range cfg.Images {
+		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 		x, err := restore.LoadImage(path)
 		if err != nil {
-			return nil, err
+			skipped = append(skipped, Skip{Image: path, Reason: err.Error()})
+			done += len(tasks) * len(cfg.Methods)
+			if err := save(); err != nil {
+				return results, skipped, err
+			}
+			continue
 		}
 		x = restore.ToRGB(x)
-		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 		for _, task := range tasks {
-			dir := filepath.Join(cfg.Out, task.Name)
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return nil, fmt.Errorf("cannot create output folder: %w", err)
-			}
-			var keep []bool
-			if task.Name == "inpaint" {
-				keep = restore.RandomInpaintMask(x.Shape.H, x.Shape.W, cfg.Seed)
-			}
-			op, err := task.Operator(x.Shape, keep)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", path, err)
-			}
-			y, err := restore.Degrade(op, x, task.SigmaY, cfg.Seed)
-			if err != nil {
-				return nil, err
-			}
-			if err := saveAll(dir, name, map[string]*restore.Tensor{"clean": x, "degraded": y.Clone().Clamp(0, 1)}, keep); err != nil {
-				return nil, err
-			}
-			for _, m := range cfg.Methods {
+			err := runTask(ctx, cfg, task, name, x, finished, func(r Result) error {
+				results = append(results, r)
+				return save()
+			}, func(what string) {
 				if cfg.Progress != nil {
-					cfg.Progress(done, total, fmt.Sprintf("%s %s %s", name, task.Name, m.Name()))
+					cfg.Progress(done, total, what)
 				}
-				start := time.Now()
-				out, nfe, err := m.Restore(ctx, task, op, y, task.SigmaY, cfg.Seed)
-				if err != nil {
-					return results, fmt.Errorf("%s on %s (%s): %w", m.Name(), name, task.Name, err)
-				}
-				secs := time.Since(start).Seconds()
 				done++
-				ssim, err := restore.SSIM(out.Data, x.Data, x.Shape)
-				if err != nil {
-					return results, err
+			})
+			if err != nil {
+				var bad *imageError
+				if !errors.As(err, &bad) {
+					return results, skipped, err
 				}
-				results = append(results, Result{
-					Image: name, Task: task.Name, Method: m.Name(),
-					PSNR: restore.PSNR(out.Data, x.Data), SSIM: ssim,
-					Consistency: consistency(op, out, y), Seconds: secs, NFE: nfe,
-				})
-				if err := saveAll(dir, name, map[string]*restore.Tensor{m.Name(): out}, nil); err != nil {
-					return results, err
+				skipped = append(skipped, Skip{Image: path, Reason: err.Error()})
+				if err := save(); err != nil {
+					return results, skipped, err
 				}
 			}
 		}
@@ -155,12 +175,76 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	if cfg.Progress != nil {
 		cfg.Progress(total, total, "done")
 	}
-	return results, nil
+	return results, skipped, nil
+}
+
+// imageError marks an image the task cannot take, such as one whose size
+// the super-resolution factor does not divide: the image is skipped.
+type imageError struct{ err error }
+
+func (e *imageError) Error() string { return e.err.Error() }
+
+// runTask degrades one image with a task and restores it with each method
+// not yet finished, passing each result to add.
+func runTask(ctx context.Context, cfg Config, task restore.Task, name string, x *restore.Tensor, finished map[string]bool, add func(Result) error, starting func(string)) error {
+	dir := filepath.Join(cfg.Out, task.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("cannot create output folder: %w", err)
+	}
+	var keep []bool
+	if task.Name == "inpaint" {
+		keep = restore.RandomInpaintMask(x.Shape.H, x.Shape.W, cfg.Seed)
+	}
+	op, err := task.Operator(x.Shape, keep)
+	if err != nil {
+		return &imageError{fmt.Errorf("%s: %w", name, err)}
+	}
+	y, err := restore.Degrade(op, x, task.SigmaY, cfg.Seed)
+	if err != nil {
+		return err
+	}
+	if err := saveAll(dir, name, map[string]*restore.Tensor{"clean": x, "degraded": y.Clone().Clamp(0, 1)}, keep); err != nil {
+		return err
+	}
+	for _, m := range cfg.Methods {
+		starting(fmt.Sprintf("%s %s %s", name, task.Name, m.Name()))
+		r := Result{Image: name, Task: task.Name, Method: m.Name()}
+		if finished[r.key()] {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		start := time.Now()
+		out, nfe, err := m.Restore(ctx, task, op, y, task.SigmaY, cfg.Seed)
+		if err != nil {
+			return fmt.Errorf("%s on %s (%s): %w", m.Name(), name, task.Name, err)
+		}
+		r.Seconds, r.NFE = time.Since(start).Seconds(), nfe
+		if r.SSIM, err = restore.SSIM(out.Data, x.Data, x.Shape); err != nil {
+			return &imageError{fmt.Errorf("%s: %w", name, err)}
+		}
+		r.PSNR = restore.PSNR(out.Data, x.Data)
+		r.Consistency = consistency(op, out, y)
+		if err := saveAll(dir, name, map[string]*restore.Tensor{m.Name(): out}, nil); err != nil {
+			return err
+		}
+		if err := add(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ImagePath is where Run saves the image of one label (clean, degraded or a
+// method's name) of one evaluated image.
+func ImagePath(out, task, image, label string) string {
+	return filepath.Join(out, task, image+"_"+strings.ReplaceAll(label, ":", "-")+".png")
 }
 
 func saveAll(dir, name string, images map[string]*restore.Tensor, keep []bool) error {
 	for label, t := range images {
-		if err := restore.SaveImage(filepath.Join(dir, name+"_"+label+".png"), t, keep); err != nil {
+		if err := restore.SaveImage(ImagePath(filepath.Dir(dir), filepath.Base(dir), name, label), t, keep); err != nil {
 			return err
 		}
 	}

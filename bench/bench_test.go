@@ -24,7 +24,7 @@ func TestRunWritesImagesAndScores(t *testing.T) {
 	cfg := restore.DefaultDDRMConfig()
 	cfg.Steps = 3
 	out := filepath.Join(dir, "out")
-	results, err := Run(context.Background(), Config{
+	results, _, err := Run(context.Background(), Config{
 		Images: []string{img}, Tasks: []string{"sr4", "denoise"}, Out: out,
 		Methods: []Method{Baseline{}, DDRM{Prior: restore.NewGaussianDenoiser(nil), Config: cfg}},
 	})
@@ -81,10 +81,10 @@ func TestSummariseAverages(t *testing.T) {
 }
 
 func TestRunRejectsBadInput(t *testing.T) {
-	if _, err := Run(context.Background(), Config{Tasks: []string{"sr4"}}); err == nil || !strings.Contains(err.Error(), "no images") {
+	if _, _, err := Run(context.Background(), Config{Tasks: []string{"sr4"}}); err == nil || !strings.Contains(err.Error(), "no images") {
 		t.Errorf("empty image list: %v", err)
 	}
-	if _, err := Run(context.Background(), Config{Images: []string{"x.png"}, Tasks: []string{"sr3"}}); err == nil || !strings.Contains(err.Error(), "unknown task") {
+	if _, _, err := Run(context.Background(), Config{Images: []string{"x.png"}, Tasks: []string{"sr3"}}); err == nil || !strings.Contains(err.Error(), "unknown task") {
 		t.Errorf("unknown task: %v", err)
 	}
 }

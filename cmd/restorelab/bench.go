@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,14 +15,21 @@ import (
 	"github.com/restorelab/restorelab/restore"
 )
 
+const benchUsage = `bench --data DIR|FILE --out DIR [--tasks sr4,deblur,denoise,sr4-noisy] [--methods baseline,ddrm] [--limit N] [--shard I/N]
+       restorelab bench merge --out DIR`
+
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", "bench --data DIR|FILE --out DIR [--tasks sr4,deblur,denoise,sr4-noisy] [--methods baseline,ddrm] [--limit N]", stderr)
+	if len(args) > 0 && args[0] == "merge" {
+		return runBenchMerge(args[1:], stdout, stderr)
+	}
+	fs := newFlagSet("bench", benchUsage, stderr)
 	data := fs.String("data", "", "a clean image, or a folder of PNG/JPEG images (sorted by name)")
-	out := fs.String("out", "", "output folder for images, results.csv and results.md (created if missing)")
+	out := fs.String("out", "", "output folder for images, results.json/.csv/.md (created if missing); rerunning resumes")
 	tasks := fs.String("tasks", strings.Join(restore.StudyTasks, ","), "comma-separated tasks")
-	methods := fs.String("methods", "baseline,ddrm", "comma-separated methods: baseline, ddrm")
+	methods := fs.String("methods", "baseline,ddrm", "comma-separated methods: baseline, ddrm (with --model), or ddrm:MODEL")
 	limit := fs.Int("limit", 0, "evaluate at most this many images (0: all)")
-	model := fs.String("model", defaultModel, "prior for ddrm: a model name or path")
+	shard := fs.String("shard", "", "I/N: evaluate only every N-th image from the I-th (0-based), for job arrays; then 'bench merge'")
+	model := fs.String("model", defaultModel, "prior of the plain ddrm method: a model name or path")
 	cfg := restore.DefaultDDRMConfig()
 	fs.IntVar(&cfg.Steps, "steps", cfg.Steps, "DDRM steps, 1..1000")
 	fs.Float64Var(&cfg.Eta, "eta", cfg.Eta, "DDRM eta in [0,1]")
@@ -36,47 +44,157 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := cfg.Validate(1000); err != nil {
 		return err
 	}
+	taskNames := splitList(*tasks)
+	for _, name := range taskNames {
+		if _, err := restore.LookupTask(name); err != nil {
+			return err
+		}
+	}
+	shardIndex, shards, err := parseShard(*shard)
+	if err != nil {
+		return err
+	}
 	images, err := listImages(*data, *limit)
 	if err != nil {
 		return err
 	}
-	var ms []bench.Method
-	for _, name := range strings.Split(*methods, ",") {
-		switch strings.TrimSpace(name) {
-		case "baseline":
-			ms = append(ms, bench.Baseline{})
-		case "ddrm":
-			den, err := openModel(*model)
-			if err != nil {
-				return err
-			}
-			ms = append(ms, bench.DDRM{Prior: den, Config: cfg})
-		default:
-			return fmt.Errorf("unknown method %q; use baseline or ddrm", name)
-		}
+	if images, err = bench.ShardImages(images, shardIndex, shards); err != nil {
+		return err
+	}
+	ms, err := parseMethods(splitList(*methods), *model, cfg)
+	if err != nil {
+		return err
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return fmt.Errorf("cannot create output folder %s: %w", *out, err)
 	}
-	taskList := strings.Split(*tasks, ",")
-	bar := progress.New(stderr, "bench", len(images)*len(taskList)*len(ms))
-	results, err := bench.Run(ctx, bench.Config{
-		Images: images, Tasks: taskList, Methods: ms, Out: *out, Seed: *seed,
-		Progress: func(done, total int, what string) { bar.Set(done, what) },
-	})
-	bar.Finish()
+	settings := bench.Settings{Data: *data, Limit: *limit, Tasks: taskNames, Methods: splitList(*methods), Seed: *seed, Steps: cfg.Steps, Eta: cfg.Eta, EtaB: cfg.EtaB}
+	resultsPath := filepath.Join(*out, bench.ResultsName(shardIndex, shards))
+	previous, err := bench.Load(resultsPath)
 	if err != nil {
 		return err
 	}
-	if err := bench.WriteCSV(*out, results); err != nil {
+	var done []bench.Result
+	if previous != nil {
+		if err := previous.Compatible(settings); err != nil {
+			return fmt.Errorf("%s: %w", resultsPath, err)
+		}
+		done = previous.Results
+		fmt.Fprintf(stderr, "resuming: %d restorations already in %s\n", len(done), resultsPath)
+	}
+	// Write the file before any work, so an unwritable folder fails at once.
+	if err := (&bench.File{Settings: settings, Results: done}).Save(resultsPath); err != nil {
 		return err
 	}
-	if err := bench.WriteMarkdown(*out, results); err != nil {
+	bar := progress.New(stderr, "bench", len(images)*len(taskNames)*len(ms))
+	results, skipped, err := bench.Run(ctx, bench.Config{
+		Images: images, Tasks: taskNames, Methods: ms, Out: *out, Seed: *seed, Done: done,
+		Progress: func(n, total int, what string) { bar.Set(n, what) },
+		Save: func(rs []bench.Result, sk []bench.Skip) error {
+			return (&bench.File{Settings: settings, Results: rs, Skipped: sk}).Save(resultsPath)
+		},
+	})
+	bar.Finish()
+	for _, s := range skipped {
+		fmt.Fprintf(stderr, "skipped %s: %s\n", s.Image, s.Reason)
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintf(stderr, "interrupted: %d restorations saved in %s; rerun the same command to resume\n", len(results), resultsPath)
+		return errInterrupted
+	}
+	if err != nil {
+		return err
+	}
+	if shards > 1 {
+		fmt.Fprintf(stdout, "wrote %s (shard %d of %d); when every shard is done: restorelab bench merge --out %s\n", resultsPath, shardIndex, shards, *out)
+		return nil
+	}
+	return writeReports(*out, results, stdout)
+}
+
+// errInterrupted is a cancelled run whose partial results were saved.
+var errInterrupted = fmt.Errorf("%w; partial results were kept", context.Canceled)
+
+func runBenchMerge(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench merge", "bench merge --out DIR", stderr)
+	out := fs.String("out", "", "the folder the shards wrote to")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := require(fs, "out"); err != nil {
+		return err
+	}
+	merged, err := bench.Merge(*out)
+	if err != nil {
+		return err
+	}
+	if err := merged.Save(filepath.Join(*out, bench.ResultsName(0, 1))); err != nil {
+		return err
+	}
+	return writeReports(*out, merged.Results, stdout)
+}
+
+func writeReports(out string, results []bench.Result, stdout io.Writer) error {
+	if err := bench.WriteCSV(out, results); err != nil {
+		return err
+	}
+	if err := bench.WriteMarkdown(out, results); err != nil {
 		return err
 	}
 	fmt.Fprint(stdout, bench.Markdown(bench.Summarise(results)))
-	fmt.Fprintf(stdout, "\nwrote %s (images per task, results.csv, results.md)\n", *out)
+	fmt.Fprintf(stdout, "\nwrote %s (images per task, results.json, results.csv, results.md)\n", out)
 	return nil
+}
+
+// parseMethods turns method specs into methods, opening every model first
+// so that a missing one fails before any work.
+func parseMethods(specs []string, model string, cfg restore.DDRMConfig) ([]bench.Method, error) {
+	var ms []bench.Method
+	for _, spec := range specs {
+		name, modelName, hasModel := strings.Cut(spec, ":")
+		switch name {
+		case "baseline":
+			ms = append(ms, bench.Baseline{})
+		case "ddrm":
+			label := "ddrm"
+			if hasModel {
+				label = spec
+			} else {
+				modelName = model
+			}
+			den, err := openModel(modelName)
+			if err != nil {
+				return nil, err
+			}
+			ms = append(ms, bench.DDRM{Label: label, Prior: den, Config: cfg})
+		default:
+			return nil, fmt.Errorf("unknown method %q; use baseline, ddrm or ddrm:MODEL", spec)
+		}
+	}
+	if len(ms) == 0 {
+		return nil, fmt.Errorf("no methods given; e.g. --methods baseline,ddrm")
+	}
+	return ms, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func parseShard(s string) (i, n int, err error) {
+	if s == "" {
+		return 0, 1, nil
+	}
+	if _, err := fmt.Sscanf(s, "%d/%d", &i, &n); err != nil || n < 1 || i < 0 || i >= n {
+		return 0, 0, fmt.Errorf("--shard %q is not I/N with 0 <= I < N, e.g. 0/4", s)
+	}
+	return i, n, nil
 }
 
 // listImages returns path itself if it is a file, else the PNG and JPEG

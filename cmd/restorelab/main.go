@@ -64,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 0
 		case errors.Is(err, errUsage):
 			return 2
+		case errors.Is(err, errInterrupted):
+			return 130
 		case errors.Is(err, context.Canceled):
 			fmt.Fprintf(stderr, "restorelab %s: interrupted; nothing was written\n", c.name)
 			return 130
