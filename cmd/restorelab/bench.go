@@ -30,10 +30,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	limit := fs.Int("limit", 0, "evaluate at most this many images (0: all)")
 	shard := fs.String("shard", "", "I/N: evaluate only every N-th image from the I-th (0-based), for job arrays; then 'bench merge'")
 	model := fs.String("model", defaultModel, "prior of the plain ddrm method: a model name or path")
-	cfg := restore.DefaultDDRMConfig()
-	fs.IntVar(&cfg.Steps, "steps", cfg.Steps, "DDRM steps, 1..1000")
-	fs.Float64Var(&cfg.Eta, "eta", cfg.Eta, "DDRM eta in [0,1]")
-	fs.Float64Var(&cfg.EtaB, "eta-b", cfg.EtaB, "DDRM eta_b in [0,1]")
+	cfg := ddrmFlags(fs)
 	seed := fs.Uint64("seed", 0, "seed of the degradation noise and of the sampler")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -61,7 +58,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if images, err = bench.ShardImages(images, shardIndex, shards); err != nil {
 		return err
 	}
-	ms, err := parseMethods(splitList(*methods), *model, cfg)
+	ms, err := parseMethods(splitList(*methods), *model, *cfg)
 	if err != nil {
 		return err
 	}

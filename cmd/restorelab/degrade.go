@@ -14,15 +14,28 @@ func sigmaFlag(fs *flag.FlagSet) *float64 {
 	return fs.Float64("sigma-y", -1, "measurement noise std on the [0,1] scale (default: the task's; see 'restorelab tasks')")
 }
 
-// resolveSigma returns the noise level to use: the flag's if given, else the task's.
-func resolveSigma(flagValue float64, t restore.Task) (float64, error) {
+// taskAndSigma looks up a task and the noise level to use with it: the
+// --sigma-y flag's if given, else the task's.
+func taskAndSigma(name string, flagValue float64) (restore.Task, float64, error) {
+	t, err := restore.LookupTask(name)
 	switch {
+	case err != nil:
+		return t, 0, err
 	case flagValue == -1:
-		return t.SigmaY, nil
+		return t, t.SigmaY, nil
 	case flagValue < 0 || flagValue > 1:
-		return 0, fmt.Errorf("--sigma-y %g is out of range; give a noise std in [0, 1] on the [0,1] image scale, e.g. 0.05", flagValue)
+		return t, 0, fmt.Errorf("--sigma-y %g is out of range; give a noise std in [0, 1] on the [0,1] image scale, e.g. 0.05", flagValue)
 	}
-	return flagValue, nil
+	return t, flagValue, nil
+}
+
+// ddrmFlags adds the DDRM sampler's flags, defaulting to the paper's settings.
+func ddrmFlags(fs *flag.FlagSet) *restore.DDRMConfig {
+	cfg := restore.DefaultDDRMConfig()
+	fs.IntVar(&cfg.Steps, "steps", cfg.Steps, "number of DDRM steps (network evaluations), 1..1000")
+	fs.Float64Var(&cfg.Eta, "eta", cfg.Eta, "DDRM eta in [0,1]: noise in components y does not pin down")
+	fs.Float64Var(&cfg.EtaB, "eta-b", cfg.EtaB, "DDRM eta_b in [0,1]: weight of y where the sample is noisier than y")
+	return &cfg
 }
 
 func runDegrade(_ context.Context, args []string, stdout, stderr io.Writer) error {
@@ -39,11 +52,7 @@ func runDegrade(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := require(fs, "task", "in", "out"); err != nil {
 		return err
 	}
-	task, err := restore.LookupTask(*taskName)
-	if err != nil {
-		return err
-	}
-	sigmaY, err := resolveSigma(*sigma, task)
+	task, sigmaY, err := taskAndSigma(*taskName, *sigma)
 	if err != nil {
 		return err
 	}

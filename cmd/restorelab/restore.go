@@ -19,10 +19,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	out := fs.String("out", "", "restored image: .png (clipped to [0,1], 8-bit) or .npy (float32)")
 	method := fs.String("method", "ddrm", "ddrm or baseline (bicubic for SR, the measurement for deblur/denoise, H^+ y otherwise)")
 	model := fs.String("model", defaultModel, "prior: a model name or a model folder / .onnx path; 'gaussian' is the analytic prior")
-	cfg := restore.DefaultDDRMConfig()
-	fs.IntVar(&cfg.Steps, "steps", cfg.Steps, "number of DDRM steps (network evaluations), 1..1000")
-	fs.Float64Var(&cfg.Eta, "eta", cfg.Eta, "DDRM eta in [0,1]: noise in components y does not pin down")
-	fs.Float64Var(&cfg.EtaB, "eta-b", cfg.EtaB, "DDRM eta_b in [0,1]: weight of y where the sample is noisier than y")
+	cfg := ddrmFlags(fs)
 	sigma := sigmaFlag(fs)
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "seed of the sampler's noise: the same seed gives the same output")
 	trace := fs.String("trace", "", "write every step's x_t, x0_hat and x_next to this .npz (numpy.load reads it)")
@@ -34,11 +31,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := require(fs, "task", "in", "out"); err != nil {
 		return err
 	}
-	task, err := restore.LookupTask(*taskName)
-	if err != nil {
-		return err
-	}
-	sigmaY, err := resolveSigma(*sigma, task)
+	task, sigmaY, err := taskAndSigma(*taskName, *sigma)
 	if err != nil {
 		return err
 	}
@@ -89,7 +82,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		result, err = task.Baseline(op, y)
 	} else {
 		cfg.SigmaY = restore.MeasurementSigma(sigmaY, isEightBit(*in))
-		result, err = restoreDDRM(ctx, *model, op, y, cfg, *trace, stderr)
+		result, err = restoreDDRM(ctx, *model, op, y, *cfg, *trace, stderr)
 	}
 	if err != nil {
 		return err
