@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/restorelab/restorelab/restore"
+	"github.com/restorelab/restorelab/viz"
 )
 
 // Method restores a measurement.
@@ -44,8 +45,6 @@ type DDRM struct {
 	Label  string
 	Prior  restore.Denoiser
 	Config restore.DDRMConfig
-	// Hooks are called after every step, e.g. to show progress.
-	Hooks []restore.Hook
 }
 
 // Name implements Method.
@@ -57,15 +56,27 @@ func (m DDRM) Name() string {
 }
 
 // Restore implements Method.
-func (m DDRM) Restore(ctx context.Context, _ restore.Task, op restore.Operator, y *restore.Tensor, sigmaY float64, seed uint64) (*restore.Tensor, int, error) {
-	cfg := m.Config
-	cfg.SigmaY, cfg.Seed = sigmaY, seed
-	d, err := restore.NewDDRM(m.Prior, op, y, cfg)
+func (m DDRM) Restore(ctx context.Context, task restore.Task, op restore.Operator, y *restore.Tensor, sigmaY float64, seed uint64) (*restore.Tensor, int, error) {
+	d, err := m.Sampler(task, op, y, sigmaY, seed)
 	if err != nil {
 		return nil, 0, err
 	}
-	x, err := restore.Run(ctx, d, m.Hooks...)
+	x, err := restore.Run(ctx, d)
 	return x, d.Len(), err
+}
+
+// Sampler implements SamplerMethod.
+func (m DDRM) Sampler(_ restore.Task, op restore.Operator, y *restore.Tensor, sigmaY float64, seed uint64) (restore.Sampler, error) {
+	cfg := m.Config
+	cfg.SigmaY, cfg.Seed = sigmaY, seed
+	return restore.NewDDRM(m.Prior, op, y, cfg)
+}
+
+// SamplerMethod is a Method that restores with a step-by-step sampler, so
+// Run can record its intermediate estimates.
+type SamplerMethod interface {
+	Method
+	Sampler(task restore.Task, op restore.Operator, y *restore.Tensor, sigmaY float64, seed uint64) (restore.Sampler, error)
 }
 
 // Result is one restored image's scores.
@@ -97,6 +108,10 @@ type Config struct {
 	Methods []Method
 	Out     string // output folder, created if missing
 	Seed    uint64
+	// StepGrids is the number of images, from the first, for which the
+	// x0_hat of every step of each SamplerMethod is saved as a grid
+	// (StepGridPath), the study's "intermediate results".
+	StepGrids int
 	// Done are results of an earlier run of the same configuration: the
 	// restorations they cover are not redone.
 	Done []Result
@@ -138,7 +153,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, []Skip, error) {
 		return cfg.Save(results, skipped)
 	}
 	total, done := len(cfg.Images)*len(tasks)*len(cfg.Methods), 0
-	for _, path := range cfg.Images {
+	for i, path := range cfg.Images {
 		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 		x, err := restore.LoadImage(path)
 		if err != nil {
@@ -151,7 +166,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, []Skip, error) {
 		}
 		x = restore.ToRGB(x)
 		for _, task := range tasks {
-			err := runTask(ctx, cfg, task, name, x, finished, func(r Result) error {
+			err := runTask(ctx, cfg, task, name, x, i < cfg.StepGrids, finished, func(r Result) error {
 				results = append(results, r)
 				return save()
 			}, func(what string) {
@@ -186,7 +201,7 @@ func (e *imageError) Error() string { return e.err.Error() }
 
 // runTask degrades one image with a task and restores it with each method
 // not yet finished, passing each result to add.
-func runTask(ctx context.Context, cfg Config, task restore.Task, name string, x *restore.Tensor, finished map[string]bool, add func(Result) error, starting func(string)) error {
+func runTask(ctx context.Context, cfg Config, task restore.Task, name string, x *restore.Tensor, recordSteps bool, finished map[string]bool, add func(Result) error, starting func(string)) error {
 	dir := filepath.Join(cfg.Out, task.Name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("cannot create output folder: %w", err)
@@ -216,7 +231,7 @@ func runTask(ctx context.Context, cfg Config, task restore.Task, name string, x 
 			return err
 		}
 		start := time.Now()
-		out, nfe, err := m.Restore(ctx, task, op, y, task.SigmaY, cfg.Seed)
+		out, nfe, err := restoreOne(ctx, cfg.Out, m, task, op, y, name, cfg.Seed, recordSteps)
 		if err != nil {
 			return fmt.Errorf("%s on %s (%s): %w", m.Name(), name, task.Name, err)
 		}
@@ -234,6 +249,38 @@ func runTask(ctx context.Context, cfg Config, task restore.Task, name string, x 
 		}
 	}
 	return nil
+}
+
+// restoreOne runs one method, saving its step grid when recordSteps is set
+// and the method is a sampler.
+func restoreOne(ctx context.Context, out string, m Method, task restore.Task, op restore.Operator, y *restore.Tensor, name string, seed uint64, recordSteps bool) (*restore.Tensor, int, error) {
+	sm, ok := m.(SamplerMethod)
+	if !recordSteps || !ok {
+		return m.Restore(ctx, task, op, y, task.SigmaY, seed)
+	}
+	s, err := sm.Sampler(task, op, y, task.SigmaY, seed)
+	if err != nil {
+		return nil, 0, err
+	}
+	var steps []*restore.StepInfo
+	x, err := restore.Run(ctx, s, func(info *restore.StepInfo) error {
+		steps = append(steps, info)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	grid, err := viz.StepGrid(steps, max(1, len(steps)/6), viz.GridOptions{CellHeight: 96})
+	if err != nil {
+		return nil, 0, err
+	}
+	return x, s.Len(), viz.SavePNG(StepGridPath(out, task.Name, name, m.Name()), viz.FromImage(grid))
+}
+
+// StepGridPath is where Run saves the intermediate estimates of a method on
+// an image (see Config.StepGrids).
+func StepGridPath(out, task, image, method string) string {
+	return strings.TrimSuffix(ImagePath(out, task, image, method), ".png") + "_steps.png"
 }
 
 // ImagePath is where Run saves the image of one label (clean, degraded or a

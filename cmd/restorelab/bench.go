@@ -32,6 +32,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	model := fs.String("model", defaultModel, "prior of the plain ddrm method: a model name or path")
 	cfg := ddrmFlags(fs)
 	seed := fs.Uint64("seed", 0, "seed of the degradation noise and of the sampler")
+	stepGrids := fs.Int("step-grids", 1, "save the intermediate estimates of this many images per task and sampler")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -85,7 +86,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	bar := progress.New(stderr, "bench", len(images)*len(taskNames)*len(ms))
 	results, skipped, err := bench.Run(ctx, bench.Config{
-		Images: images, Tasks: taskNames, Methods: ms, Out: *out, Seed: *seed, Done: done,
+		Images: images, Tasks: taskNames, Methods: ms, Out: *out, Seed: *seed, Done: done, StepGrids: *stepGrids,
 		Progress: func(n, total int, what string) { bar.Set(n, what) },
 		Save: func(rs []bench.Result, sk []bench.Skip) error {
 			return (&bench.File{Settings: settings, Results: rs, Skipped: sk}).Save(resultsPath)
@@ -139,7 +140,37 @@ func writeReports(out string, results []bench.Result, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprint(stdout, bench.Markdown(bench.Summarise(results)))
-	fmt.Fprintf(stdout, "\nwrote %s (images per task, results.json, results.csv, results.md)\n", out)
+	figures, err := bench.WriteFigures(out, results)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nwrote %s: images per task, results.json, results.csv, results.md and %d figures in %s\n", out, len(figures), filepath.Join(out, "figures"))
+	return nil
+}
+
+func runFigures(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("figures", "figures --out DIR", stderr)
+	out := fs.String("out", "", "a folder 'restorelab bench' wrote")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := require(fs, "out"); err != nil {
+		return err
+	}
+	f, err := bench.Load(filepath.Join(*out, bench.ResultsName(0, 1)))
+	if err != nil {
+		return err
+	}
+	if f == nil {
+		return fmt.Errorf("%s has no results.json; run 'restorelab bench --out %s' (or 'bench merge') first", *out, *out)
+	}
+	paths, err := bench.WriteFigures(*out, f.Results)
+	if err != nil {
+		return err
+	}
+	for _, p := range paths {
+		fmt.Fprintln(stdout, p)
+	}
 	return nil
 }
 

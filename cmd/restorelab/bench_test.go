@@ -47,8 +47,28 @@ func TestBenchSkipsResumesAndCompares(t *testing.T) {
 	if err != nil || f == nil || len(f.Results) != 3*2*2 || len(f.Skipped) != 1 {
 		t.Fatalf("results.json: %+v, %v", f, err)
 	}
-	if _, err := os.Stat(bench.ImagePath(out, "sr4", "a", "ddrm:gaussian")); err != nil {
-		t.Errorf("restored image not saved: %v", err)
+	for _, p := range []string{
+		bench.ImagePath(out, "sr4", "a", "ddrm:gaussian"),
+		bench.StepGridPath(out, "sr4", "a", "ddrm:gaussian"),
+		filepath.Join(out, "figures", "psnr_bars.png"),
+		filepath.Join(out, "figures", "sr4_examples.png"),
+		filepath.Join(out, "figures", "denoise_throughput.png"),
+	} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("not written: %v", err)
+		}
+	}
+	if _, err := os.Stat(bench.StepGridPath(out, "sr4", "b", "ddrm:gaussian")); err == nil {
+		t.Error("a step grid was saved for the second image; --step-grids is 1")
+	}
+	if err := os.RemoveAll(filepath.Join(out, "figures")); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr := cli(t, "figures", "--out", out); code != 0 || !strings.Contains(stdout, "sr4_examples.png") {
+		t.Errorf("figures: %d %q %q", code, stdout, stderr)
+	}
+	if code, _, stderr := cli(t, "figures", "--out", t.TempDir()); code != 1 || !strings.Contains(stderr, "no results.json") {
+		t.Errorf("figures without results: %d %q", code, stderr)
 	}
 	// Rerunning resumes: nothing is recomputed, so the timings are kept.
 	code, _, stderr = cli(t, args...)

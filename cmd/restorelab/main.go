@@ -30,6 +30,7 @@ func commands() []command {
 		{"degrade", "degrade a clean image with a task's operator and noise", runDegrade},
 		{"restore", "restore a measurement with DDRM or the baseline", runRestore},
 		{"bench", "evaluate methods on tasks over a folder of clean images", runBench},
+		{"figures", "redraw the tables' figures from a bench output folder", runFigures},
 		{"spectrum", "write a task's singular values as CSV", runSpectrum},
 		{"tasks", "list the restoration tasks", runTasks},
 		{"models", "list the priors, or inspect a model file against its role's contract", runModels},

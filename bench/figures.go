@@ -1,0 +1,136 @@
+package bench
+
+import (
+	"fmt"
+	"image"
+	"os"
+	"path/filepath"
+
+	"github.com/restorelab/restorelab/restore"
+	"github.com/restorelab/restorelab/viz"
+)
+
+// exampleRows is how many images the per-task example grids show.
+const exampleRows = 3
+
+// WriteFigures draws the study's figures into out/figures from the results
+// and the images Run saved under out: per task a grid of examples (clean,
+// degraded, each method), PSNR and SSIM bars per task and method, and the
+// score-against-throughput scatter per task. Intermediate-result grids are
+// saved by Run itself (see Config.StepGrids) and listed here too. It
+// returns the paths of the figures.
+func WriteFigures(out string, results []Result) ([]string, error) {
+	dir := filepath.Join(out, "figures")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create %s: %w", dir, err)
+	}
+	sums := Summarise(results)
+	var paths []string
+	save := func(name string, fig viz.Figure) error {
+		p := filepath.Join(dir, name)
+		paths = append(paths, p)
+		return viz.SavePNG(p, fig)
+	}
+	for _, metric := range []struct {
+		name, label string
+		value       func(Summary) float64
+	}{
+		{"psnr", "PSNR (dB)", func(s Summary) float64 { return s.PSNR }},
+		{"ssim", "SSIM", func(s Summary) float64 { return s.SSIM }},
+	} {
+		groups, series := viz.PivotBars(len(sums), func(i int) string { return sums[i].Task },
+			func(i int) string { return sums[i].Method }, func(i int) float64 { return metric.value(sums[i]) })
+		p, err := viz.BarChart(metric.label+" by task and method", metric.label, groups, series)
+		if err != nil {
+			return paths, err
+		}
+		if err := save(metric.name+"_bars.png", viz.FromPlot(p, 640, 360)); err != nil {
+			return paths, err
+		}
+	}
+	for _, task := range orderedTasks(sums) {
+		var points []viz.ScatterPoint
+		for _, s := range sums {
+			if s.Task == task && s.NFE > 0 && s.ImagesPerSecond > 0 {
+				points = append(points, viz.ScatterPoint{Label: s.Method, ImagesPerSecond: s.ImagesPerSecond, Value: s.PSNR})
+			}
+		}
+		if len(points) > 0 {
+			p, err := viz.ScatterThroughput(task+": quality against speed", "PSNR (dB)", points)
+			if err != nil {
+				return paths, err
+			}
+			if err := save(task+"_throughput.png", viz.FromPlot(p, 480, 360)); err != nil {
+				return paths, err
+			}
+		}
+		grid, err := exampleGrid(out, task, results)
+		if err != nil {
+			return paths, err
+		}
+		if err := save(task+"_examples.png", viz.FromImage(grid)); err != nil {
+			return paths, err
+		}
+		for _, r := range results {
+			if p := StepGridPath(out, r.Task, r.Image, r.Method); r.Task == task && fileExists(p) {
+				paths = append(paths, p)
+			}
+		}
+	}
+	return paths, nil
+}
+
+// exampleGrid shows, for the first images of a task, the clean and
+// degraded images and every method's restoration, read back from disk.
+func exampleGrid(out, task string, results []Result) (*image.NRGBA, error) {
+	var images, methods []string
+	seenImage, seenMethod := map[string]bool{}, map[string]bool{}
+	for _, r := range results {
+		if r.Task != task {
+			continue
+		}
+		if !seenImage[r.Image] && len(images) < exampleRows {
+			seenImage[r.Image] = true
+			images = append(images, r.Image)
+		}
+		if !seenMethod[r.Method] {
+			seenMethod[r.Method] = true
+			methods = append(methods, r.Method)
+		}
+	}
+	cols := append([]string{"clean", "degraded"}, methods...)
+	var cells [][]image.Image
+	for _, name := range images {
+		var row []image.Image
+		for _, label := range cols {
+			t, err := restore.LoadImage(ImagePath(out, task, name, label))
+			if err != nil {
+				return nil, fmt.Errorf("example grid: %w (rerun bench to recreate the images)", err)
+			}
+			img, err := viz.Image(t, 0, false)
+			if err != nil {
+				return nil, err
+			}
+			row = append(row, img)
+		}
+		cells = append(cells, row)
+	}
+	return viz.Grid(cells, images, cols, viz.GridOptions{CellHeight: 128})
+}
+
+func orderedTasks(sums []Summary) []string {
+	var tasks []string
+	seen := map[string]bool{}
+	for _, s := range sums {
+		if !seen[s.Task] {
+			seen[s.Task] = true
+			tasks = append(tasks, s.Task)
+		}
+	}
+	return tasks
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
