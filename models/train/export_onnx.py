@@ -66,7 +66,8 @@ def main():
     with torch.no_grad():
         ref_eps = model(ref_x, ref_t)
     ref_path = os.path.join(out, "reference.npz")
-    np.savez(ref_path, x=ref_x.numpy(), t=ref_t.numpy(), eps=ref_eps.numpy())
+    # t is saved as float32: readers of .npz traces in Go take float arrays.
+    np.savez(ref_path, x=ref_x.numpy(), t=ref_t.numpy().astype(np.float32), eps=ref_eps.numpy())
 
     folders = ckpt["data"]["folders"]
     # The schema of models/manifest.go: unknown keys are rejected except in
