@@ -21,14 +21,15 @@ type Config struct {
 	// ModelNames lists the model names to offer for completion. Nil offers
 	// "gaussian".
 	ModelNames func() []string
-	// HistoryBytes caps the memory spent on saved states x_t; 0 means
-	// DefaultHistoryBytes. Past the cap only every other saved state is kept,
-	// and going back replays from the nearest one kept.
+	// HistoryBytes caps the memory spent on the steps kept for going back
+	// (x_t, x0_hat and the spectral view); 0 means DefaultHistoryBytes. Past
+	// the cap only every other kept step stays, and going back replays from
+	// the nearest one.
 	HistoryBytes int64
 }
 
-// DefaultHistoryBytes is the default cap on saved states: every state of a
-// 600-step run at 256x256 RGB.
+// DefaultHistoryBytes is the default cap on kept steps: about 200 steps at
+// 256x256 RGB.
 const DefaultHistoryBytes = 512 << 20
 
 const gaussianModel = "gaussian"
