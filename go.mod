@@ -3,6 +3,8 @@ module github.com/restorelab/restorelab
 go 1.26.0
 
 require (
+	github.com/chzyer/readline v1.5.1
+	github.com/creack/pty v1.1.24
 	github.com/disintegration/imaging v1.6.2
 	github.com/mattn/go-sixel v0.0.14
 	github.com/sbinet/npyio v0.6.0

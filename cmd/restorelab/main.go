@@ -34,6 +34,7 @@ func commands() []command {
 		{"spectrum", "write a task's singular values as CSV", runSpectrum},
 		{"tasks", "list the restoration tasks", runTasks},
 		{"models", "list the priors, or inspect a model file against its role's contract", runModels},
+		{"repl", "step through a restoration interactively", runRepl},
 	}
 }
 

@@ -20,6 +20,18 @@ func openModel(name string) (restore.Denoiser, error) {
 	return models.Open(name, runtimeOptions)
 }
 
+// modelNames lists the priors --model accepts by name, for completion.
+func modelNames() []string {
+	c, _ := models.List() // a broken user folder still leaves the others
+	var names []string
+	for _, e := range c {
+		if e.Role == models.RoleDDRMPrior {
+			names = append(names, e.Name)
+		}
+	}
+	return names
+}
+
 func runModels(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	usage := "models list | models inspect PATH"
 	if len(args) == 0 {
