@@ -138,7 +138,7 @@ func (s *Session) spectrum() (image.Image, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	energy, err := viz.SpectralEnergyPlot(sv, 12)
+	energy, err := viz.SpectralEnergyPlot(sv, 6) // more bands crowd their labels
 	if err != nil {
 		return nil, "", err
 	}

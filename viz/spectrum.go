@@ -217,7 +217,7 @@ func SpectralEnergyPlot(view *restore.SpectralView, bands int) (*plot.Plot, erro
 	for b := range bands {
 		idx := observed[b*len(observed)/bands : (b+1)*len(observed)/bands]
 		lo := view.Singulars[idx[len(idx)-1]]
-		names = append(names, fmt.Sprintf("s ≥ %.2g\n%s", lo, bandCase(view.Cases, idx)))
+		names = append(names, fmt.Sprintf("≥%.2g\n%s", lo, bandCase(view.Cases, idx)))
 		pos := float64(b)
 		if e := meanSq(x, idx); e > 0 {
 			xs = append(xs, plotter.XY{X: pos, Y: e})
@@ -228,7 +228,7 @@ func SpectralEnergyPlot(view *restore.SpectralView, bands int) (*plot.Plot, erro
 	}
 	var xMissing plotter.XYs
 	if len(missing) > 0 {
-		names = append(names, "s = 0\nmissing")
+		names = append(names, "0\nmissing")
 		if e := meanSq(x, missing); e > 0 {
 			xMissing = plotter.XYs{{X: float64(bands), Y: e}}
 		}

@@ -350,8 +350,8 @@ func TestSpectralEnergyPlot(t *testing.T) {
 	}
 	// Three bands of observed components and the missing one.
 	svg := svgText(t, p)
-	wantText(t, svg, "V^T x0_hat", "y_bar = U^T y / s", "s = 0", "missing")
-	if n := strings.Count(svg, ">s ≥ "); n != 3 {
+	wantText(t, svg, "V^T x0_hat", "y_bar = U^T y / s", "0", "missing")
+	if n := strings.Count(svg, ">≥"); n != 3 {
 		t.Errorf("%d observed band labels, want 3", n)
 	}
 
@@ -366,7 +366,7 @@ func TestSpectralEnergyPlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantText(t, svgText(t, p), "s ≥ 1", "noisier", "s ≥ 0.5", "less noisy", "missing")
+	wantText(t, svgText(t, p), "≥1", "noisier", "≥0.5", "less noisy", "missing")
 
 	bad := *small
 	bad.Cases = bad.Cases[:2]
