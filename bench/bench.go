@@ -284,10 +284,13 @@ func StepGridPath(out, task, image, method string) string {
 }
 
 // ImagePath is where Run saves the image of one label (clean, degraded or a
-// method's name) of one evaluated image.
+// method's name) of one evaluated image. Colons and path separators in the
+// label (ddrm:models/mine) become dashes, so it stays one file name.
 func ImagePath(out, task, image, label string) string {
-	return filepath.Join(out, task, image+"_"+strings.ReplaceAll(label, ":", "-")+".png")
+	return filepath.Join(out, task, image+"_"+labelFileName.Replace(label)+".png")
 }
+
+var labelFileName = strings.NewReplacer(":", "-", "/", "-", `\`, "-")
 
 func saveAll(dir, name string, images map[string]*restore.Tensor, keep []bool) error {
 	for label, t := range images {

@@ -25,6 +25,10 @@ type Settings struct {
 	Steps   int      `json:"steps"`
 	Eta     float64  `json:"eta"`
 	EtaB    float64  `json:"eta_b"`
+	// LDMSteps and LDMEta are the ldm methods' DDIM settings, set when an
+	// ldm method runs.
+	LDMSteps int     `json:"ldm_steps,omitempty"`
+	LDMEta   float64 `json:"ldm_eta,omitempty"`
 }
 
 // File is the content of results.json (or of one shard's results file).

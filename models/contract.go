@@ -10,13 +10,17 @@ import (
 // denoiserIO is how an eps-prediction graph is wired.
 type denoiserIO struct {
 	x, t, eps TensorSpec
-	channels  int // C, the image channels
+	channels  int // C, the channels of x_t and eps
+	// inChannels is C plus the conditioning channels that follow x_t's in
+	// the image input (cond_channels in model.json).
+	inChannels int
 }
 
 // findDenoiserIO picks a denoiser's image input (the one of rank 4), its time
 // input (rank 1) and its output (the first), and checks them against the
-// contract of role. It returns every problem it finds.
-func findDenoiserIO(role Role, ins, outs []TensorSpec) (denoiserIO, []string) {
+// contract of role; cond is the number of conditioning channels the image
+// input has after x_t's. It returns every problem it finds.
+func findDenoiserIO(role Role, cond int, ins, outs []TensorSpec) (denoiserIO, []string) {
 	var io denoiserIO
 	var p []string
 	var xs, ts []TensorSpec
@@ -45,8 +49,13 @@ func findDenoiserIO(role Role, ins, outs []TensorSpec) (denoiserIO, []string) {
 			p = append(p, fmt.Sprintf("input %s has %d channels; a %s takes RGB images, 3 channels", io.x.Name, c.Size, role))
 		case c.Dynamic():
 			p = append(p, fmt.Sprintf("input %s has a dynamic channel dimension; a %s needs a fixed one", io.x.Name, role))
+		case int(c.Size) <= cond:
+			p = append(p, fmt.Sprintf("input %s has %d channels, not more than its %d conditioning channels (cond_channels)", io.x.Name, c.Size, cond))
 		default:
-			io.channels = int(c.Size)
+			io.channels = int(c.Size) - cond
+		}
+		if io.channels > 0 {
+			io.inChannels = io.channels + cond
 		}
 	}
 	if len(ts) != 1 {
@@ -64,7 +73,7 @@ func findDenoiserIO(role Role, ins, outs []TensorSpec) (denoiserIO, []string) {
 	if len(io.eps.Shape) != 4 {
 		p = append(p, fmt.Sprintf("output %s has rank %d; a %s outputs eps of rank 4 [B,C,H,W]", io.eps.Name, len(io.eps.Shape), role))
 	} else if c := io.eps.Shape[1]; !c.Dynamic() && io.channels > 0 && int(c.Size) != io.channels && int(c.Size) != 2*io.channels {
-		p = append(p, fmt.Sprintf("output %s has %d channels; a %s with %d-channel input outputs %d (eps) or %d (eps and learned variance)", io.eps.Name, c.Size, role, io.channels, io.channels, 2*io.channels))
+		p = append(p, fmt.Sprintf("output %s has %d channels; a %s with %d-channel x_t outputs %d (eps) or %d (eps and learned variance)", io.eps.Name, c.Size, role, io.channels, io.channels, 2*io.channels))
 	}
 	if io.eps.DType != Float32 && io.eps.DType != Float16 {
 		p = append(p, fmt.Sprintf("output %s: dtype %s; a %s outputs float32 or float16", io.eps.Name, io.eps.DType, role))
@@ -73,11 +82,12 @@ func findDenoiserIO(role Role, ins, outs []TensorSpec) (denoiserIO, []string) {
 }
 
 // checkContract checks declared or actual inputs and outputs against the
-// contract of role. learnedVariance, when not nil, is what the manifest says,
-// and a fixed output channel count must agree with it.
-func checkContract(role Role, ins, outs []TensorSpec, learnedVariance *bool) []string {
+// contract of role; cond is a denoiser's number of conditioning channels.
+// learnedVariance, when not nil, is what the manifest says, and a fixed
+// output channel count must agree with it.
+func checkContract(role Role, cond int, ins, outs []TensorSpec, learnedVariance *bool) []string {
 	if role.isDenoiser() {
-		io, p := findDenoiserIO(role, ins, outs)
+		io, p := findDenoiserIO(role, cond, ins, outs)
 		if len(p) > 0 || learnedVariance == nil {
 			return p
 		}

@@ -50,7 +50,7 @@ type ONNXDenoiser struct {
 // newONNXDenoiser creates the session for a model whose manifest has been
 // validated and checked against the ONNX file.
 func newONNXDenoiser(m *Manifest, onnx []byte, opts Options) (*ONNXDenoiser, error) {
-	io, problems := findDenoiserIO(m.Role, m.Inputs, m.Outputs)
+	io, problems := findDenoiserIO(m.Role, m.CondChannels, m.Inputs, m.Outputs)
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("model %s: %s", m.Name, problems[0])
 	}
@@ -121,6 +121,7 @@ func (d *ONNXDenoiser) Info() restore.DenoiserInfo {
 		Name:         d.manifest.Name,
 		Schedule:     d.schedule,
 		Channels:     d.io.channels,
+		CondChannels: d.io.inChannels - d.io.channels,
 		SizeMultiple: d.manifest.SizeMultiple,
 	}
 }
@@ -139,8 +140,10 @@ func (d *ONNXDenoiser) Close() error {
 }
 
 // PredictEps runs the network on a batch of images in [-1, 1] at time steps
-// t, one per image, and returns the predicted noise. It checks ctx before
-// the run and stops a run in progress when ctx is cancelled.
+// t, one per image, and returns the predicted noise. A conditional model
+// (cond_channels > 0) takes x_t and its conditioning as one input and
+// returns eps of x_t's channels. It checks ctx before the run and stops a
+// run in progress when ctx is cancelled.
 func (d *ONNXDenoiser) PredictEps(ctx context.Context, x *restore.Tensor, t []int) (*restore.Tensor, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -153,7 +156,7 @@ func (d *ONNXDenoiser) PredictEps(ctx context.Context, x *restore.Tensor, t []in
 	if err := d.checkInput(x, t); err != nil {
 		return nil, err
 	}
-	n, c, h, w := x.N, x.Shape.C, x.Shape.H, x.Shape.W
+	n, c, h, w := x.N, d.io.channels, x.Shape.H, x.Shape.W
 
 	xv, err := d.inputX(x)
 	if err != nil {
@@ -200,7 +203,7 @@ func (d *ONNXDenoiser) PredictEps(ctx context.Context, x *restore.Tensor, t []in
 		out = ot.GetData()
 	}
 
-	eps := restore.NewTensor(n, x.Shape)
+	eps := restore.NewTensor(n, restore.Shape{C: c, H: h, W: w})
 	plane := c * h * w
 	for i := range n {
 		// With learned variance, eps is the first C of 2C channels.
@@ -223,8 +226,10 @@ func (d *ONNXDenoiser) checkInput(x *restore.Tensor, t []int) error {
 	if s.C < 1 || s.H < 1 || s.W < 1 || len(x.Data) != x.N*s.Len() {
 		return fmt.Errorf("model %s: a tensor of %d images of shape %v holds %d values; it should hold %d", name, x.N, s, len(x.Data), x.N*s.Len())
 	}
-	if s.C != d.io.channels {
-		return fmt.Errorf("model %s takes %d-channel images; got %d channels", name, d.io.channels, s.C)
+	if cond := d.io.inChannels - d.io.channels; s.C != d.io.inChannels && cond > 0 {
+		return fmt.Errorf("model %s takes %d-channel inputs (%d of x_t, then %d of conditioning); got %d channels", name, d.io.inChannels, d.io.channels, cond, s.C)
+	} else if s.C != d.io.inChannels {
+		return fmt.Errorf("model %s takes %d-channel images; got %d channels", name, d.io.inChannels, s.C)
 	}
 	if m := d.manifest.SizeMultiple; s.H%m != 0 || s.W%m != 0 {
 		fix := fmt.Sprintf("pad to %dx%d", (s.W+m-1)/m*m, (s.H+m-1)/m*m)
@@ -294,12 +299,17 @@ func (d *ONNXDenoiser) inputT(t []int) (ort.Value, error) {
 }
 
 // run runs the session; nil entries of outs are allocated by ONNX
-// Runtime and must be destroyed by the caller. Cancelling ctx during the
-// run makes ONNX Runtime stop at its next operator.
+// Runtime and must be destroyed by the caller.
 func (d *ONNXDenoiser) run(ctx context.Context, x, t ort.Value, outs []ort.Value) error {
+	return runSession(ctx, d.session, d.manifest.Name, []ort.Value{x, t}, outs)
+}
+
+// runSession runs sess for the model named model. Cancelling ctx during the
+// run makes ONNX Runtime stop at its next operator.
+func runSession(ctx context.Context, sess *ort.DynamicAdvancedSession, model string, ins, outs []ort.Value) error {
 	ro, err := ort.NewRunOptions()
 	if err != nil {
-		return fmt.Errorf("model %s: %w", d.manifest.Name, err)
+		return fmt.Errorf("model %s: %w", model, err)
 	}
 	// The cancellation callback may still be running when the run returns;
 	// the lock keeps it from using ro after Destroy.
@@ -312,7 +322,7 @@ func (d *ONNXDenoiser) run(ctx context.Context, x, t ort.Value, outs []ort.Value
 			ro.Terminate()
 		}
 	})
-	err = d.session.RunWithOptions([]ort.Value{x, t}, outs, ro)
+	err = sess.RunWithOptions(ins, outs, ro)
 	stop()
 	mu.Lock()
 	done = true
@@ -322,7 +332,7 @@ func (d *ONNXDenoiser) run(ctx context.Context, x, t ort.Value, outs []ort.Value
 		return ctxErr
 	}
 	if err != nil {
-		return fmt.Errorf("model %s: ONNX Runtime failed on input of shape %s: %w", d.manifest.Name, dims(x.GetShape()), err)
+		return fmt.Errorf("model %s: ONNX Runtime failed on input of shape %s: %w", model, dims(ins[0].GetShape()), err)
 	}
 	return nil
 }

@@ -49,13 +49,40 @@
 //	}
 //
 // Shapes give fixed sizes as numbers and dynamic ones as -1 or a name. The
-// roles are ddrm-prior, ldm-unet, ldm-encoder, ldm-decoder and inception;
-// see the Role constants for the contract of each. The time input takes the
+// roles are ddrm-prior, ldm-unet, ldm-encoder, ldm-decoder, ldm-sr and
+// inception; see the Role constants for the contract of each. An ldm-unet
+// that reads a conditioning image after z_t declares it with
+// "cond_channels" (3 for SRLDM). The time input takes the
 // raw step 0..T-1 (as int64, or as float32 holding an integer). dtype is
 // float32, float16 or int64; float16 is converted in Go, rounding to nearest
 // even. Unknown keys are rejected, except in provenance, which keeps them.
 // Opening a model checks every listed file's SHA-256, then that the ONNX file
 // has the inputs and outputs model.json declares.
+//
+// # Latent-diffusion super-resolution bundles
+//
+// An SRLDM is three networks, kept as one folder of role ldm-sr whose
+// model.json lists no files of its own but names a folder inside it for
+// each part, every one a model folder as above:
+//
+//	{
+//	  "name": "srldm",
+//	  "role": "ldm-sr",
+//	  "description": "4x super-resolution, VQ-f4",
+//	  "parts": {"unet": "unet", "encoder": "encoder", "decoder": "decoder"},
+//	  "factor": 4,
+//	  "size_multiple": 32,
+//	  "value_range": [-1, 1],
+//	  "provenance": {...}
+//	}
+//
+// unet is an ldm-unet with cond_channels 3 and its schedule (scaled_linear
+// 0.0015..0.0155 for SRLDM); encoder an ldm-encoder from [B,3,H,W] to the
+// continuous latent [B,C,H/f,W/f], C fixed; decoder an ldm-decoder that
+// quantises to the codebook inside its graph. size_multiple is what the
+// output's sides must be a multiple of. OpenLDM opens a bundle and checks
+// that its parts fit; the bundled one, once there is one, is named srldm
+// (DefaultLDM).
 //
 // # Denoisers
 //
@@ -67,7 +94,9 @@
 //
 // testdata/make_fixtures.py writes tiny models whose output is a closed form
 // of the input, eps = 0.5*x + K[c]*t/1000, with float32 and float16 inputs,
-// learned variance, NaN output and a wrong output shape. The tests that run
-// them need ONNX Runtime and fail, naming 'make onnxruntime', without it;
-// the tests of manifests, lookup and float16 conversion do not need it.
+// learned variance, NaN output and a wrong output shape, and an ldm-sr
+// bundle in closed form (pooling encoder, quantising decoder, Gaussian
+// latent prior). The tests that run them need ONNX Runtime and fail, naming
+// 'make onnxruntime', without it; the tests of manifests, lookup and float16
+// conversion do not need it.
 package models

@@ -74,16 +74,24 @@ func (r *Report) String() string {
 // Inspect checks a model (a name or a path, as for Open, of any role)
 // against its manifest and its role's contract: the files' hashes, the
 // names, ranks, dtypes and fixed sizes of the inputs and outputs, and a dry
-// run on a small input (one image, sides twice the size multiple). Problems
-// with the model go into the report; the error is for when the model cannot
-// be found or ONNX Runtime cannot be loaded.
+// run on a small input (one image, sides twice the size multiple). An ldm-sr
+// bundle's parts are inspected each, and then checked against each other as
+// OpenLDM does. Problems with the model go into the report; the error is
+// for when the model cannot be found or ONNX Runtime cannot be loaded.
 func Inspect(nameOrPath string, opts Options) (*Report, error) {
 	src, err := resolve(nameOrPath)
 	if err != nil {
 		return nil, err
 	}
+	return inspectSource(src, opts)
+}
+
+func inspectSource(src source, opts Options) (*Report, error) {
 	r := &Report{Where: src.where, Name: src.name, Role: RoleDDRMPrior}
 	m, data, ok := inspectFiles(src, r)
+	if ok && m != nil && m.Role == RoleLDMSR {
+		return r, inspectBundle(src, m, r, opts)
+	}
 	if !ok {
 		return r, nil
 	}
@@ -99,7 +107,7 @@ func Inspect(nameOrPath string, opts Options) (*Report, error) {
 	if m != nil {
 		r.Problems = append(r.Problems, fileProblems(m, ins, outs)...)
 	} else {
-		r.Problems = append(r.Problems, checkContract(RoleDDRMPrior, ins, outs, nil)...)
+		r.Problems = append(r.Problems, checkContract(RoleDDRMPrior, 0, ins, outs, nil)...)
 	}
 	if !r.OK() {
 		return r, nil
@@ -159,6 +167,9 @@ func inspectFiles(src source, r *Report) (*Manifest, []byte, bool) {
 		r.Problems = append(r.Problems, ManifestFile+": "+err.Error())
 		valid = false
 	}
+	if m.Role == RoleLDMSR {
+		return m, nil, valid
+	}
 	for _, f := range m.Files {
 		if _, err := verifyFile(src.fsys, f); err != nil {
 			r.Problems = append(r.Problems, err.Error())
@@ -167,6 +178,43 @@ func inspectFiles(src source, r *Report) (*Manifest, []byte, bool) {
 	// A model file with the wrong hash can still be examined.
 	data, err := fs.ReadFile(src.fsys, m.onnxFile().Path)
 	return m, data, valid && err == nil
+}
+
+// inspectBundle inspects the parts of an ldm-sr bundle into r, prefixing
+// their problems with the part's name, then opens the bundle to check that
+// the parts fit together.
+func inspectBundle(src source, m *Manifest, r *Report, opts Options) error {
+	var runs []string
+	for _, part := range m.Parts.each() {
+		ps, err := partSource(src, m, part)
+		if err != nil {
+			r.Problems = append(r.Problems, err.Error())
+			continue
+		}
+		pr, err := inspectSource(ps, opts)
+		if err != nil {
+			return err
+		}
+		if pr.Role != part.role {
+			r.Problems = append(r.Problems, fmt.Sprintf("%s: the model has role %s; it must be an %s", part.key, pr.Role, part.role))
+		}
+		for _, p := range pr.Problems {
+			r.Problems = append(r.Problems, part.key+": "+p)
+		}
+		if pr.DryRun != "" {
+			runs = append(runs, part.key+" "+pr.DryRun)
+		}
+	}
+	r.DryRun = strings.Join(runs, "; ")
+	if !r.OK() {
+		return nil
+	}
+	l, err := openBundle(src, m, opts)
+	if err != nil {
+		r.Problems = append(r.Problems, err.Error())
+		return nil
+	}
+	return l.Close()
 }
 
 // dryRunDenoiser runs the denoiser once on zeros, at the first, middle and
@@ -178,7 +226,7 @@ func dryRunDenoiser(m *Manifest, data []byte, side int, opts Options) (string, e
 		return "", err
 	}
 	defer d.Close()
-	s := restore.Shape{C: d.io.channels, H: side, W: side}
+	s := restore.Shape{C: d.io.inChannels, H: side, W: side}
 	if dim := d.io.x.Shape[2]; !dim.Dynamic() {
 		s.H = int(dim.Size)
 	}

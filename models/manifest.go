@@ -30,18 +30,28 @@ const (
 	RoleDDRMPrior Role = "ddrm-prior"
 	// RoleLDMUNet is a latent-space eps-prediction UNet, with the same
 	// contract as RoleDDRMPrior but any fixed number of channels C (4 for
-	// Stable-Diffusion-style autoencoders), and outputs of C or 2C channels.
+	// Stable-Diffusion-style autoencoders, 3 for SRLDM's VQ-f4), and
+	// outputs of C or 2C channels. A conditional UNet takes cond_channels
+	// more input channels after the latent's: SRLDM's reads the
+	// low-resolution image, [B,3+3,h,w] in, [B,3,h,w] out.
 	RoleLDMUNet Role = "ldm-unet"
-	// RoleLDMEncoder maps an image [B,3,H,W] to a latent [B,C,h,w].
+	// RoleLDMEncoder maps an image [B,3,H,W] to a latent [B,C,h,w], float32.
 	RoleLDMEncoder Role = "ldm-encoder"
-	// RoleLDMDecoder maps a latent [B,C,h,w] to an image [B,3,H,W].
+	// RoleLDMDecoder maps a latent [B,C,h,w] to an image [B,3,H,W],
+	// float32; a VQ decoder quantises inside its graph.
 	RoleLDMDecoder Role = "ldm-decoder"
+	// RoleLDMSR is a latent-diffusion super-resolution model such as
+	// SRLDM: a bundle whose model.json lists no files of its own but names,
+	// in parts, three folders inside it, each a model with its own
+	// model.json: an ldm-unet, an ldm-encoder and an ldm-decoder. OpenLDM
+	// opens it.
+	RoleLDMSR Role = "ldm-sr"
 	// RoleInception maps an image [B,3,H,W] to features [B,F] or
 	// [B,F,1,1], for FID.
 	RoleInception Role = "inception"
 )
 
-var roles = []Role{RoleDDRMPrior, RoleLDMUNet, RoleLDMEncoder, RoleLDMDecoder, RoleInception}
+var roles = []Role{RoleDDRMPrior, RoleLDMUNet, RoleLDMEncoder, RoleLDMDecoder, RoleLDMSR, RoleInception}
 
 // isDenoiser reports whether models of role r predict noise, and so can be
 // opened as a restore.Denoiser.
@@ -229,8 +239,37 @@ type Manifest struct {
 	ValueRange [2]float64 `json:"value_range"`
 	// LearnedVariance says that a denoiser outputs 2C channels, eps then
 	// the variance, of which only eps is used.
-	LearnedVariance bool       `json:"learned_variance,omitempty"`
-	Provenance      Provenance `json:"provenance"`
+	LearnedVariance bool `json:"learned_variance,omitempty"`
+	// CondChannels is, for an ldm-unet, the number of conditioning
+	// channels its image input has after the latent's (3 for SRLDM).
+	CondChannels int `json:"cond_channels,omitempty"`
+	// Parts names the part folders of an ldm-sr bundle, relative to its
+	// folder.
+	Parts *LDMParts `json:"parts,omitempty"`
+	// Factor is an ldm-sr bundle's super-resolution factor: its
+	// autoencoder's downsampling from image to latent (4 for VQ-f4).
+	Factor     int        `json:"factor,omitempty"`
+	Provenance Provenance `json:"provenance"`
+}
+
+// LDMParts are the folders of an ldm-sr bundle's three models. For a
+// bundle, size_multiple is the multiple the output image sides must have.
+type LDMParts struct {
+	UNet    string `json:"unet"`
+	Encoder string `json:"encoder"`
+	Decoder string `json:"decoder"`
+}
+
+// each lists the parts with their roles, in a fixed order.
+func (p *LDMParts) each() []ldmPart {
+	return []ldmPart{{"unet", p.UNet, RoleLDMUNet}, {"encoder", p.Encoder, RoleLDMEncoder}, {"decoder", p.Decoder, RoleLDMDecoder}}
+}
+
+// ldmPart is one part of an ldm-sr bundle: its key in parts, its folder and
+// the role its model must have.
+type ldmPart struct {
+	key, dir string
+	role     Role
 }
 
 // ParseManifest decodes and validates a model.json. Unknown fields are
@@ -275,7 +314,8 @@ func decodeManifest(data []byte) (*Manifest, error) {
 
 // Validate checks the manifest on its own, without the model file: required
 // fields, hashes, schedule, and the role's contract for the declared inputs
-// and outputs. It reports every problem at once.
+// and outputs; for an ldm-sr bundle, its parts and factor (OpenLDM checks
+// the parts themselves). It reports every problem at once.
 func (m *Manifest) Validate() error {
 	var p []string
 	if m.Name == "" || strings.ContainsAny(m.Name, `/\ `) {
@@ -287,6 +327,23 @@ func (m *Manifest) Validate() error {
 	}
 	if !knownRole {
 		p = append(p, fmt.Sprintf("role %q is unknown; use one of %s", m.Role, roleList()))
+	}
+	if m.Role == RoleLDMSR {
+		p = append(p, m.bundleProblems()...)
+	} else if m.Parts != nil || m.Factor != 0 {
+		p = append(p, fmt.Sprintf("parts and factor are for %s bundles, not a %s", RoleLDMSR, m.Role))
+	}
+	if m.CondChannels != 0 && (m.Role != RoleLDMUNet || m.CondChannels < 0) {
+		p = append(p, fmt.Sprintf("cond_channels %d: only an %s has conditioning channels, at least 1", m.CondChannels, RoleLDMUNet))
+	}
+	if m.SizeMultiple < 1 {
+		p = append(p, fmt.Sprintf("size_multiple %d must be at least 1", m.SizeMultiple))
+	}
+	if !(m.ValueRange[0] < m.ValueRange[1]) {
+		p = append(p, fmt.Sprintf("value_range %v must be [lo, hi] with lo < hi", m.ValueRange))
+	}
+	if m.Role == RoleLDMSR {
+		return joinProblems(p)
 	}
 	onnxFiles := 0
 	for _, f := range m.Files {
@@ -305,12 +362,6 @@ func (m *Manifest) Validate() error {
 	}
 	p = append(p, checkSpecs("input", m.Inputs)...)
 	p = append(p, checkSpecs("output", m.Outputs)...)
-	if m.SizeMultiple < 1 {
-		p = append(p, fmt.Sprintf("size_multiple %d must be at least 1", m.SizeMultiple))
-	}
-	if !(m.ValueRange[0] < m.ValueRange[1]) {
-		p = append(p, fmt.Sprintf("value_range %v must be [lo, hi] with lo < hi", m.ValueRange))
-	}
 	if m.Role.isDenoiser() {
 		if m.Schedule == nil {
 			p = append(p, "a denoiser needs a schedule, e.g. {\"type\": \"linear\", \"beta_start\": 0.0001, \"beta_end\": 0.02, \"T\": 1000}")
@@ -322,12 +373,42 @@ func (m *Manifest) Validate() error {
 		}
 	}
 	if knownRole && len(m.Inputs) > 0 && len(m.Outputs) > 0 {
-		p = append(p, checkContract(m.Role, m.Inputs, m.Outputs, &m.LearnedVariance)...)
+		p = append(p, checkContract(m.Role, m.CondChannels, m.Inputs, m.Outputs, &m.LearnedVariance)...)
 	}
+	return joinProblems(p)
+}
+
+func joinProblems(p []string) error {
 	if len(p) > 0 {
 		return errors.New(strings.Join(p, "; "))
 	}
 	return nil
+}
+
+// bundleProblems checks what is particular to an ldm-sr bundle's manifest:
+// its parts and factor, and that it declares nothing its parts declare.
+func (m *Manifest) bundleProblems() []string {
+	var p []string
+	if m.Parts == nil {
+		p = append(p, `an ldm-sr bundle needs parts, e.g. {"unet": "unet", "encoder": "encoder", "decoder": "decoder"}: folders inside it, each with its own model.json`)
+	} else {
+		seen := map[string]string{}
+		for _, part := range m.Parts.each() {
+			if !fs.ValidPath(part.dir) || part.dir == "." {
+				p = append(p, fmt.Sprintf("parts.%s %q must be a folder inside the bundle, with / separators and no ..", part.key, part.dir))
+			} else if other, dup := seen[part.dir]; dup {
+				p = append(p, fmt.Sprintf("parts.%s and parts.%s are both %q; each part needs its own folder", other, part.key, part.dir))
+			}
+			seen[part.dir] = part.key
+		}
+	}
+	if m.Factor < 1 {
+		p = append(p, fmt.Sprintf("factor %d: an ldm-sr bundle needs its autoencoder's downsampling factor, at least 1 (4 for VQ-f4)", m.Factor))
+	}
+	if len(m.Files) > 0 || len(m.Inputs) > 0 || len(m.Outputs) > 0 || m.Schedule != nil || m.LearnedVariance {
+		p = append(p, "an ldm-sr bundle declares no files, inputs, outputs, schedule or learned_variance; its parts' model.json files do")
+	}
+	return p
 }
 
 // onnxFile returns the manifest's .onnx file entry; Validate ensures there is one.

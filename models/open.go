@@ -59,9 +59,17 @@ func OpenONNX(nameOrPath string, opts Options) (*ONNXDenoiser, error) {
 	if err != nil {
 		return nil, err
 	}
+	return openDenoiser(src, opts)
+}
+
+// openDenoiser opens the denoiser at src.
+func openDenoiser(src source, opts Options) (*ONNXDenoiser, error) {
 	m, data, err := src.load()
 	if err != nil {
 		return nil, err
+	}
+	if m != nil && m.Role == RoleLDMSR {
+		return nil, fmt.Errorf("model %s is an %s bundle (UNet, encoder and decoder), not a single denoiser; use it with the ldm or ddrm-ldm methods (--ldm-model)", m.Name, m.Role)
 	}
 	if m != nil && !m.Role.isDenoiser() {
 		return nil, fmt.Errorf("model %s has role %s, so it is not a denoiser (%s or %s)", m.Name, m.Role, RoleDDRMPrior, RoleLDMUNet)
@@ -97,7 +105,7 @@ func graphIO(data []byte) (ins, outs []TensorSpec, err error) {
 func fileProblems(m *Manifest, ins, outs []TensorSpec) []string {
 	p := compareSpecs("input", m.Inputs, ins)
 	p = append(p, compareSpecs("output", m.Outputs, outs)...)
-	return append(p, checkContract(m.Role, ins, outs, &m.LearnedVariance)...)
+	return append(p, checkContract(m.Role, m.CondChannels, ins, outs, &m.LearnedVariance)...)
 }
 
 // source is where a model's files are.
@@ -222,7 +230,7 @@ func verifyFile(fsys fs.FS, f File) ([]byte, error) {
 
 // inferManifest describes a bare .onnx file with the defaults Open documents.
 func inferManifest(src source, data []byte, ins, outs []TensorSpec) (*Manifest, error) {
-	io, problems := findDenoiserIO(RoleDDRMPrior, ins, outs)
+	io, problems := findDenoiserIO(RoleDDRMPrior, 0, ins, outs)
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%s does not look like a %s: %s; if it is one, write a %s to describe it", src.where, RoleDDRMPrior, strings.Join(problems, "; "), ManifestFile)
 	}

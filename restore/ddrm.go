@@ -53,16 +53,12 @@ const singularCutoff = 1e-4
 // for a batch of measurements y = H x + sigma_y z that share one operator.
 // It implements Sampler.
 type DDRM struct {
-	den    Denoiser
-	op     Operator
-	cfg    DDRMConfig
-	sched  *Schedule
-	seq    []int
-	sigmaY float64 // in [-1, 1] space
-	s      []float32
-	cut    float32 // singular values at or below cut count as unobserved
-	y      *Tensor // the measurement in [-1, 1] space
-	yBar   *Tensor // U^T y / s in spectral layout, 0 where unobserved
+	den   Denoiser
+	op    Operator
+	cfg   DDRMConfig
+	sched *Schedule
+	seq   []int
+	measured
 	x      *Tensor // current sample x_t
 	xBar   *Tensor // V^T x_t / sqrt(alpha_bar_t), the variance-exploding state
 	index  int
@@ -91,6 +87,9 @@ func NewDDRM(den Denoiser, op Operator, y *Tensor, cfg DDRMConfig) (*DDRM, error
 	if info.Channels != in.C {
 		return nil, fmt.Errorf("model %q takes %d channels but the image has %d", info.Name, info.Channels, in.C)
 	}
+	if info.CondChannels > 0 {
+		return nil, fmt.Errorf("model %q is conditional (it also reads a %d-channel image, like an SRLDM UNet); DDRM needs an unconditional prior: use it with the ldm or ddrm-ldm methods", info.Name, info.CondChannels)
+	}
 	if m := info.SizeMultiple; m > 1 && (in.H%m != 0 || in.W%m != 0) {
 		return nil, fmt.Errorf("model %q needs image sides divisible by %d, got %dx%d; crop or pad the image", info.Name, m, in.W, in.H)
 	}
@@ -101,46 +100,58 @@ func NewDDRM(den Denoiser, op Operator, y *Tensor, cfg DDRMConfig) (*DDRM, error
 	if err != nil {
 		return nil, err
 	}
-	d := &DDRM{den: den, op: op, cfg: cfg, sched: info.Schedule, seq: seq, sigmaY: 2 * cfg.SigmaY, s: op.Singulars()}
-	for _, v := range d.s {
-		d.cut = max(d.cut, v*singularCutoff)
-	}
-	d.prepareMeasurement(y)
+	d := &DDRM{den: den, op: op, cfg: cfg, sched: info.Schedule, seq: seq, measured: newMeasured(op, y, cfg.SigmaY)}
 	d.initialise()
 	return d, nil
 }
 
-// observed reports whether component k carries measurement information.
-func (d *DDRM) observed(k int) bool { return d.s[k] > d.cut }
+// measured is a measurement seen in its operator's spectral space, as DDRM
+// and DDRMLDM use it.
+type measured struct {
+	sigmaY float64 // in [-1, 1] space
+	s      []float32
+	cut    float32 // singular values at or below cut count as unobserved
+	y      *Tensor // the measurement in [-1, 1] space
+	yBar   *Tensor // U^T y / s in spectral layout, 0 where unobserved
+}
 
-// prepareMeasurement maps y to [-1, 1] and computes y_bar. Since H is linear,
-// H(2x - 1) = 2 H x - H 1, so the signed measurement is 2 y - H 1.
-func (d *DDRM) prepareMeasurement(y *Tensor) {
-	in, out := d.op.InShape(), d.op.OutShape()
+// newMeasured maps y (in [0, 1], noise sigmaY on that scale) to [-1, 1] and
+// computes y_bar. Since H is linear, H(2x - 1) = 2 H x - H 1, so the signed
+// measurement is 2 y - H 1.
+func newMeasured(op Operator, y *Tensor, sigmaY float64) measured {
+	m := measured{sigmaY: 2 * sigmaY, s: op.Singulars()}
+	for _, v := range m.s {
+		m.cut = max(m.cut, v*singularCutoff)
+	}
+	in, out := op.InShape(), op.OutShape()
 	ones := make([]float32, in.Len())
 	for i := range ones {
 		ones[i] = 1
 	}
 	h1 := make([]float32, out.Len())
-	ApplyH(d.op, h1, ones)
-	d.yBar = NewTensor(y.N, in)
-	d.y = NewTensor(y.N, out)
+	ApplyH(op, h1, ones)
+	m.yBar = NewTensor(y.N, in)
+	m.y = NewTensor(y.N, out)
 	for b := range y.N {
-		signed := d.y.Item(b)
+		signed := m.y.Item(b)
 		for i, v := range y.Item(b) {
 			signed[i] = 2*v - h1[i]
 		}
-		yb := d.yBar.Item(b)
-		d.op.Ut(yb, signed)
+		yb := m.yBar.Item(b)
+		op.Ut(yb, signed)
 		for k := range yb {
-			if d.observed(k) {
-				yb[k] /= d.s[k]
+			if m.observed(k) {
+				yb[k] /= m.s[k]
 			} else {
 				yb[k] = 0
 			}
 		}
 	}
+	return m
 }
+
+// observed reports whether component k carries measurement information.
+func (m *measured) observed(k int) bool { return m.s[k] > m.cut }
 
 // noise returns the standard normal source of one image at one step; step 0
 // is the initialisation. Keying the stream by step makes replays exact.
@@ -231,13 +242,13 @@ func (d *DDRM) Step(ctx context.Context) (*StepInfo, error) {
 }
 
 // cases classifies every component for a step ending at noise level sigN.
-func (d *DDRM) cases(sigN float64) []ComponentCase {
-	c := make([]ComponentCase, len(d.s))
-	for k, s := range d.s {
+func (m *measured) cases(sigN float64) []ComponentCase {
+	c := make([]ComponentCase, len(m.s))
+	for k, s := range m.s {
 		switch {
-		case !d.observed(k):
+		case !m.observed(k):
 			c[k] = Missing
-		case float64(s)*sigN > d.sigmaY:
+		case float64(s)*sigN > m.sigmaY:
 			c[k] = NoisierThanY
 		default:
 			c[k] = LessNoisy
@@ -260,14 +271,14 @@ func (d *DDRM) update(dst, x0Bar, xBar, yBar []float32, cases []ComponentCase, s
 	for k, c := range cases {
 		z := rng.NormFloat64()
 		x0, y := float64(x0Bar[k]), float64(yBar[k])
+		s := float64(d.s[k])
+		w := ddrmWeight(c, s, sigN, sy, eta, etaB)
 		var v float64
 		switch c {
 		case NoisierThanY:
-			s := float64(d.s[k])
-			v = etaB*y + (1-etaB)*x0 + math.Sqrt(sigN*sigN-etaB*etaB*sy*sy/(s*s))*z
+			v = x0 + w*(y-x0) + math.Sqrt(sigN*sigN-etaB*etaB*sy*sy/(s*s))*z
 		case LessNoisy:
-			s := float64(d.s[k])
-			v = x0 + direct*sigN*(y-x0)/(sy/s) + eta*sigN*z
+			v = x0 + w*(y-x0) + eta*sigN*z
 		case Missing:
 			// V^T eps = (x_bar_t - x0_bar) / sigma_t: the DDIM direction.
 			epsBar := (float64(xBar[k]) - x0) / sig
@@ -275,6 +286,22 @@ func (d *DDRM) update(dst, x0Bar, xBar, yBar []float32, cases []ComponentCase, s
 		}
 		dst[k] = float32(v)
 	}
+}
+
+// ddrmWeight is how far DDRM's update moves component x0_bar of x0_hat
+// towards y_bar on average: the update's mean is x0_bar + w (y_bar - x0_bar),
+// with w = eta_b where the sample is noisier than y, sqrt(1 - eta^2) s
+// sigma_next / sigma_y where it is less noisy, and 0 where y says nothing.
+// A noiseless y (sigma_y = 0) is less noisy only at sigma_next = 0, where
+// w is eta_b, the limit of the noisier case.
+func ddrmWeight(c ComponentCase, s, sigN, sigmaY, eta, etaB float64) float64 {
+	switch {
+	case c == NoisierThanY || c == LessNoisy && sigmaY == 0:
+		return etaB
+	case c == LessNoisy:
+		return math.Sqrt(1-eta*eta) * sigN * s / sigmaY
+	}
+	return 0
 }
 
 // Done implements Sampler.

@@ -18,8 +18,9 @@ type Sampler interface {
 	Index() int
 	// Len is the total number of steps.
 	Len() int
-	// State returns a copy of the current sample x_t in [-1, 1]: the input of
-	// step Index, or the final sample when Done.
+	// State returns a copy of the current sample x_t in [-1, 1] (a latent,
+	// for latent samplers): the input of step Index, or the final sample
+	// when Done.
 	State() *Tensor
 	// SetState moves the run to just before step index with sample x, so a
 	// caller can go back to a saved state or edit the current one. Steps draw
@@ -46,6 +47,12 @@ type StepInfo struct {
 	// Spectral is the step seen in the operator's spectral space; nil for
 	// samplers that have none.
 	Spectral *SpectralView
+	// PixelX0Hat is set by latent samplers (LDMSR, DDRMLDM), whose Xt,
+	// X0Hat and XNext are latents: it returns X0Hat decoded into an image
+	// in [-1, 1]. Decoding costs a network call, so it runs only when
+	// asked for, once, with the context of the Step call. It is nil for
+	// pixel-space samplers, whose X0Hat already is the image.
+	PixelX0Hat func() (*Tensor, error)
 }
 
 // ComponentCase says how DDRM treats one spectral component at a step.

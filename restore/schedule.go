@@ -107,7 +107,11 @@ func (s *Schedule) DDRMTimesteps(n int) ([]int, error) {
 // DDIMTimesteps returns latent diffusion's uniform DDIM steps for n steps in
 // visiting order: with c = T / n, the steps (n-1)*c+1, ..., c+1, 1 (LDM adds
 // one so that the last step lands on alpha_bar_0's neighbour, as its code does).
+// n = T is refused: its first step would be T, past the schedule's end.
 func (s *Schedule) DDIMTimesteps(n int) ([]int, error) {
+	if n == s.T {
+		return nil, fmt.Errorf("steps = %d is out of range; use 1..%d", n, s.T-1)
+	}
 	return s.uniformSteps(n, 1)
 }
 

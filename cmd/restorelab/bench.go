@@ -12,10 +12,11 @@ import (
 
 	"github.com/restorelab/restorelab/bench"
 	"github.com/restorelab/restorelab/internal/progress"
+	"github.com/restorelab/restorelab/models"
 	"github.com/restorelab/restorelab/restore"
 )
 
-const benchUsage = `bench --data DIR|FILE --out DIR [--tasks sr4,deblur,denoise,sr4-noisy] [--methods baseline,ddrm] [--limit N] [--shard I/N]
+const benchUsage = `bench --data DIR|FILE --out DIR [--tasks sr4,deblur,denoise,sr4-noisy] [--methods baseline,ddrm,ldm,ddrm-ldm] [--limit N] [--shard I/N]
        restorelab bench merge --out DIR`
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -26,11 +27,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	data := fs.String("data", "", "a clean image, or a folder of PNG/JPEG images (sorted by name)")
 	out := fs.String("out", "", "output folder for images, results.json/.csv/.md (created if missing); rerunning resumes")
 	tasks := fs.String("tasks", strings.Join(restore.StudyTasks, ","), "comma-separated tasks")
-	methods := fs.String("methods", "baseline,ddrm", "comma-separated methods: baseline, ddrm (with --model), or ddrm:MODEL")
+	methods := fs.String("methods", "baseline,ddrm", "comma-separated methods: baseline, ddrm (with --model), ddrm:MODEL, ldm and ddrm-ldm (with --ldm-model), ldm:MODEL, ddrm-ldm:MODEL")
 	limit := fs.Int("limit", 0, "evaluate at most this many images (0: all)")
 	shard := fs.String("shard", "", "I/N: evaluate only every N-th image from the I-th (0-based), for job arrays; then 'bench merge'")
 	model := fs.String("model", defaultModel, "prior of the plain ddrm method: a model name or path")
 	cfg := ddrmFlags(fs)
+	ldm := ldmFlags(fs)
 	seed := fs.Uint64("seed", 0, "seed of the degradation noise and of the sampler")
 	stepGrids := fs.Int("step-grids", 1, "save the intermediate estimates of this many images per task and sampler")
 	if err := parseFlags(fs, args); err != nil {
@@ -59,7 +61,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if images, err = bench.ShardImages(images, shardIndex, shards); err != nil {
 		return err
 	}
-	ms, err := parseMethods(splitList(*methods), *model, *cfg)
+	ms, err := parseMethods(splitList(*methods), *model, *cfg, ldm)
 	if err != nil {
 		return err
 	}
@@ -67,6 +69,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("cannot create output folder %s: %w", *out, err)
 	}
 	settings := bench.Settings{Data: *data, Limit: *limit, Tasks: taskNames, Methods: splitList(*methods), Seed: *seed, Steps: cfg.Steps, Eta: cfg.Eta, EtaB: cfg.EtaB}
+	for _, m := range ms {
+		switch m.(type) {
+		case bench.LDM, bench.DDRMLDM:
+			settings.LDMSteps, settings.LDMEta = ldm.ddim.Steps, ldm.ddim.Eta
+		}
+	}
 	resultsPath := filepath.Join(*out, bench.ResultsName(shardIndex, shards))
 	previous, err := bench.Load(resultsPath)
 	if err != nil {
@@ -176,13 +184,37 @@ func runFigures(_ context.Context, args []string, stdout, stderr io.Writer) erro
 
 // parseMethods turns method specs into methods, opening every model first
 // so that a missing one fails before any work.
-func parseMethods(specs []string, model string, cfg restore.DDRMConfig) ([]bench.Method, error) {
+func parseMethods(specs []string, model string, cfg restore.DDRMConfig, ldm *ldmSettings) ([]bench.Method, error) {
 	var ms []bench.Method
+	ldms := map[string]*models.LDM{} // each SRLDM is opened once
 	for _, spec := range specs {
 		name, modelName, hasModel := strings.Cut(spec, ":")
 		switch name {
 		case "baseline":
 			ms = append(ms, bench.Baseline{})
+		case "ldm", "ddrm-ldm":
+			label := name
+			if hasModel {
+				label = spec
+			} else {
+				modelName = ldm.model
+			}
+			l, ok := ldms[modelName]
+			if !ok {
+				var err error
+				if l, err = openLDM(modelName); err != nil {
+					return nil, err
+				}
+				if err := ldm.ddim.Validate(l.UNet.Info().Schedule.T); err != nil {
+					return nil, fmt.Errorf("--ldm-steps or --ldm-eta: %w", err)
+				}
+				ldms[modelName] = l
+			}
+			if name == "ldm" {
+				ms = append(ms, bench.LDM{Label: label, UNet: l.UNet, Autoencoder: l.Autoencoder, Config: ldm.ddim})
+			} else {
+				ms = append(ms, bench.DDRMLDM{Label: label, UNet: l.UNet, Autoencoder: l.Autoencoder, Config: ldm.hybridConfig(cfg)})
+			}
 		case "ddrm":
 			label := "ddrm"
 			if hasModel {
@@ -196,7 +228,7 @@ func parseMethods(specs []string, model string, cfg restore.DDRMConfig) ([]bench
 			}
 			ms = append(ms, bench.DDRM{Label: label, Prior: den, Config: cfg})
 		default:
-			return nil, fmt.Errorf("unknown method %q; use baseline, ddrm or ddrm:MODEL", spec)
+			return nil, fmt.Errorf("unknown method %q; use baseline, ddrm, ldm, ddrm-ldm, or one of the last three with :MODEL", spec)
 		}
 	}
 	if len(ms) == 0 {

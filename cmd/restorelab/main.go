@@ -28,7 +28,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"degrade", "degrade a clean image with a task's operator and noise", runDegrade},
-		{"restore", "restore a measurement with DDRM or the baseline", runRestore},
+		{"restore", "restore a measurement with DDRM, SRLDM, DDRM-LDM or the baseline", runRestore},
 		{"bench", "evaluate methods on tasks over a folder of clean images", runBench},
 		{"figures", "redraw the tables' figures from a bench output folder", runFigures},
 		{"spectrum", "write a task's singular values as CSV", runSpectrum},

@@ -13,13 +13,14 @@ import (
 )
 
 func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("restore", "restore --task T --in Y --out X [--method ddrm|baseline] [--model NAME|PATH] [flags]", stderr)
+	fs := newFlagSet("restore", "restore --task T --in Y --out X [--method ddrm|baseline|ldm|ddrm-ldm] [--model NAME|PATH] [--ldm-model NAME|PATH] [flags]", stderr)
 	taskName := fs.String("task", "", "task the measurement was degraded with: "+taskList())
 	in := fs.String("in", "", "measurement: .png/.jpg (8-bit: its rounding noise is added to sigma_y) or .npy (exact)")
 	out := fs.String("out", "", "restored image: .png (clipped to [0,1], 8-bit) or .npy (float32)")
-	method := fs.String("method", "ddrm", "ddrm or baseline (bicubic for SR, the measurement for deblur/denoise, H^+ y otherwise)")
+	method := fs.String("method", "ddrm", "ddrm, baseline (bicubic for SR, the measurement for deblur/denoise, H^+ y otherwise), ldm (SRLDM on the measurement downsampled to 1/4 if it is not already) or ddrm-ldm (SRLDM kept consistent with the measurement)")
 	model := fs.String("model", defaultModel, "prior: a model name or a model folder / .onnx path; 'gaussian' is the analytic prior")
 	cfg := ddrmFlags(fs)
+	ldm := ldmFlags(fs)
 	sigma := sigmaFlag(fs)
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "seed of the sampler's noise: the same seed gives the same output")
 	trace := fs.String("trace", "", "write every step's x_t, x0_hat and x_next to this .npz (numpy.load reads it)")
@@ -35,15 +36,17 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	if *method != "ddrm" && *method != "baseline" {
-		return fmt.Errorf("unknown method %q; use ddrm or baseline", *method)
+	switch *method {
+	case "ddrm", "baseline", "ldm", "ddrm-ldm":
+	default:
+		return fmt.Errorf("unknown method %q; use ddrm, baseline, ldm or ddrm-ldm", *method)
 	}
 	if err := checkOutputPath(*out); err != nil {
 		return err
 	}
 	if *trace != "" {
-		if *method != "ddrm" {
-			return fmt.Errorf("--trace records sampler steps; it needs --method ddrm")
+		if *method == "baseline" {
+			return fmt.Errorf("--trace records sampler steps; the baseline has none")
 		}
 		if err := checkOutputPath(*trace, ".npz"); err != nil {
 			return err
@@ -78,11 +81,14 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 	start := time.Now()
 	var result *restore.Tensor
-	if *method == "baseline" {
+	cfg.SigmaY = restore.MeasurementSigma(sigmaY, isEightBit(*in))
+	switch *method {
+	case "baseline":
 		result, err = task.Baseline(op, y)
-	} else {
-		cfg.SigmaY = restore.MeasurementSigma(sigmaY, isEightBit(*in))
+	case "ddrm":
 		result, err = restoreDDRM(ctx, *model, op, y, *cfg, *trace, stderr)
+	default:
+		result, err = restoreLDM(ctx, *method, ldm, task, op, y, *cfg, *trace, stderr)
 	}
 	if err != nil {
 		return err
@@ -113,7 +119,40 @@ func restoreDDRM(ctx context.Context, model string, op restore.Operator, y *rest
 	if err != nil {
 		return nil, err
 	}
-	bar := progress.New(stderr, "ddrm", d.Len())
+	return runSampler(ctx, "ddrm", d, d.Measurement(), tracePath, stderr)
+}
+
+// restoreLDM restores with SRLDM (method ldm) or DDRM-LDM (ddrm-ldm).
+func restoreLDM(ctx context.Context, method string, s *ldmSettings, task restore.Task, op restore.Operator, y *restore.Tensor, cfg restore.DDRMConfig, tracePath string, stderr io.Writer) (*restore.Tensor, error) {
+	l, err := openLDM(s.model)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	low, err := restore.LowResInput(task, op, y, l.Autoencoder.Factor())
+	if err != nil {
+		return nil, err
+	}
+	ddim := s.ddim
+	ddim.Seed = cfg.Seed
+	if method == "ldm" {
+		sampler, err := restore.NewLDMSR(l.UNet, l.Autoencoder, low, ddim)
+		if err != nil {
+			return nil, err
+		}
+		return runSampler(ctx, method, sampler, sampler.LowRes(), tracePath, stderr)
+	}
+	sampler, err := restore.NewDDRMLDM(l.UNet, l.Autoencoder, low, op, y, s.hybridConfig(cfg))
+	if err != nil {
+		return nil, err
+	}
+	return runSampler(ctx, method, sampler, sampler.Measurement(), tracePath, stderr)
+}
+
+// runSampler runs s to the end with a progress bar, and writes its trace,
+// with y as the measurement, when tracePath is set.
+func runSampler(ctx context.Context, name string, s restore.Sampler, y *restore.Tensor, tracePath string, stderr io.Writer) (*restore.Tensor, error) {
+	bar := progress.New(stderr, name, s.Len())
 	hooks := []restore.Hook{func(info *restore.StepInfo) error {
 		bar.Set(info.Index+1, fmt.Sprintf("t=%d", info.T))
 		return nil
@@ -123,13 +162,13 @@ func restoreDDRM(ctx context.Context, model string, op restore.Operator, y *rest
 		tr = restore.NewTrace()
 		hooks = append(hooks, tr.Hook)
 	}
-	result, err := restore.Run(ctx, d, hooks...)
+	result, err := restore.Run(ctx, s, hooks...)
 	bar.Finish()
 	if err != nil {
 		return nil, err
 	}
 	if tr != nil {
-		if err := tr.Write(tracePath, d.Measurement(), result); err != nil {
+		if err := tr.Write(tracePath, y, result); err != nil {
 			return nil, err
 		}
 	}

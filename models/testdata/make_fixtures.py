@@ -20,6 +20,18 @@ mix-up shows. The variants:
 and, to check other roles, decoder: an ldm-decoder from z [B, 4, h, w] to
 its first 3 channels upsampled to [B, 3, 2h, 2w].
 
+ldm is an ldm-sr bundle, a tiny SRLDM in closed form, with three parts:
+
+    ldm/encoder  4x4 average pooling, [B, 3, H, W] -> [B, 3, H/4, W/4]
+    ldm/decoder  every latent vector snapped to the nearest entry of a
+                 codebook (the 8 x 8 x 8 grid of levels -1 + 2k/7), then
+                 nearest upsampling x4
+    ldm/unet     x = concat(z_t, low) [B, 6, h, w], t int64 -> the exact
+                 posterior-mean eps for the latent prior z0 ~ N(low, TAU^2):
+                 eps = sqrt(1 - ab) / (ab TAU^2 + 1 - ab) (z_t - sqrt(ab) low),
+                 ab = alpha_bar_t of the scaled_linear schedule
+                 (0.0015..0.0155, T = 1000), looked up from t in the graph
+
 All axes but the channels are dynamic and the opset is 17. Each model gets a
 folder with model.onnx and a model.json manifest. Run with Debian's python3
 (torch and onnx), from anywhere:
@@ -190,35 +202,188 @@ def decoder():
     )
 
 
+TAU = 0.1
+LEVELS = 8
+LDM_FACTOR = 4
+
+
+def ldm_alpha_bar():
+    betas = np.linspace(np.sqrt(0.0015), np.sqrt(0.0155), 1000, dtype=np.float64) ** 2
+    return np.cumprod(1 - betas)
+
+
+def ldm_unet():
+    nodes = [
+        const("lo", [0], np.int64),
+        const("mid", [3], np.int64),
+        const("hi", [6], np.int64),
+        const("axis1", [1], np.int64),
+        helper.make_node("Slice", ["x", "lo", "mid", "axis1"], ["z"]),
+        helper.make_node("Slice", ["x", "mid", "hi", "axis1"], ["low"]),
+        const("ab_table", ldm_alpha_bar(), np.float32),
+        helper.make_node("Gather", ["ab_table", "t"], ["ab_b"], axis=0),
+        const("shape_b111", [-1, 1, 1, 1], np.int64),
+        helper.make_node("Reshape", ["ab_b", "shape_b111"], ["ab"]),
+        const("one", 1.0, np.float32),
+        const("tau2", TAU * TAU, np.float32),
+        helper.make_node("Sqrt", ["ab"], ["sab"]),
+        helper.make_node("Sub", ["one", "ab"], ["nab"]),
+        helper.make_node("Mul", ["ab", "tau2"], ["ab_tau2"]),
+        helper.make_node("Add", ["ab_tau2", "nab"], ["denom"]),
+        helper.make_node("Sqrt", ["nab"], ["snab"]),
+        helper.make_node("Div", ["snab", "denom"], ["gain"]),
+        helper.make_node("Mul", ["sab", "low"], ["sab_low"]),
+        helper.make_node("Sub", ["z", "sab_low"], ["resid"]),
+        helper.make_node("Mul", ["gain", "resid"], ["eps"]),
+    ]
+    return make_model(
+        nodes,
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", 6, "h", "w"]), t_info("t", TensorProto.INT64)],
+        [helper.make_tensor_value_info("eps", TensorProto.FLOAT, ["B", 3, "h", "w"])],
+        "ldm_unet",
+    )
+
+
+def ldm_encoder():
+    f = LDM_FACTOR
+    nodes = [helper.make_node("AveragePool", ["image"], ["latent"], kernel_shape=[f, f], strides=[f, f])]
+    return make_model(
+        nodes,
+        [x_info("image", TensorProto.FLOAT)],
+        [helper.make_tensor_value_info("latent", TensorProto.FLOAT, ["B", 3, "h", "w"])],
+        "ldm_encoder",
+    )
+
+
+def ldm_decoder():
+    levels = -1 + 2 * np.arange(LEVELS) / (LEVELS - 1)
+    codebook = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), -1).reshape(-1, 3)
+    f = float(LDM_FACTOR)
+    nodes = [
+        # Nearest codebook vector of every latent vector, by
+        # |z - c|^2 = |z|^2 - 2 z.c + |c|^2.
+        helper.make_node("Transpose", ["latent"], ["z_hwc"], perm=[0, 2, 3, 1]),
+        helper.make_node("Shape", ["z_hwc"], ["hwc_shape"]),
+        const("rows3", [-1, 3], np.int64),
+        helper.make_node("Reshape", ["z_hwc", "rows3"], ["zs"]),
+        const("codebook_t", codebook.T, np.float32),
+        helper.make_node("MatMul", ["zs", "codebook_t"], ["zc"]),
+        helper.make_node("ReduceSumSquare", ["zs"], ["z2"], axes=[1], keepdims=1),
+        const("c2", (codebook**2).sum(1).reshape(1, -1), np.float32),
+        const("two", 2.0, np.float32),
+        helper.make_node("Mul", ["zc", "two"], ["zc2"]),
+        helper.make_node("Sub", ["z2", "zc2"], ["d0"]),
+        helper.make_node("Add", ["d0", "c2"], ["dist"]),
+        helper.make_node("ArgMin", ["dist"], ["index"], axis=1, keepdims=0),
+        const("codebook", codebook, np.float32),
+        helper.make_node("Gather", ["codebook", "index"], ["q"], axis=0),
+        helper.make_node("Reshape", ["q", "hwc_shape"], ["q_hwc"]),
+        helper.make_node("Transpose", ["q_hwc"], ["q_chw"], perm=[0, 3, 1, 2]),
+        const("scales", [1.0, 1.0, f, f], np.float32),
+        helper.make_node("Resize", ["q_chw", "", "scales"], ["image"], mode="nearest"),
+    ]
+    return make_model(
+        nodes,
+        [helper.make_tensor_value_info("latent", TensorProto.FLOAT, ["B", 3, "h", "w"])],
+        [x_info("image", TensorProto.FLOAT)],
+        "ldm_decoder",
+    )
+
+
+def ldm_bundle():
+    """Writes ldm/: the three parts and the bundle's model.json."""
+    x4, z4 = ["B", 3, "H", "W"], ["B", 3, "h", "w"]
+    write(
+        "ldm/unet",
+        ldm_unet(),
+        [io_spec("x", "float32", ["B", 6, "h", "w"]), io_spec("t", "int64", ["B"])],
+        [io_spec("eps", "float32", z4)],
+        description=f"posterior-mean eps for z0 ~ N(low, {TAU}^2), scaled_linear schedule",
+        role="ldm-unet",
+        size_multiple=2,
+        schedule={"type": "scaled_linear", "beta_start": 0.0015, "beta_end": 0.0155, "T": 1000},
+        extra={"cond_channels": 3},
+    )
+    write(
+        "ldm/encoder",
+        ldm_encoder(),
+        [io_spec("image", "float32", x4)],
+        [io_spec("latent", "float32", z4)],
+        description="4x4 average pooling",
+        role="ldm-encoder",
+        size_multiple=LDM_FACTOR,
+    )
+    write(
+        "ldm/decoder",
+        ldm_decoder(),
+        [io_spec("latent", "float32", z4)],
+        [io_spec("image", "float32", x4)],
+        description=f"nearest of {LEVELS}^3 codebook vectors, then nearest upsampling x{LDM_FACTOR}",
+        role="ldm-decoder",
+        size_multiple=1,
+    )
+    bundle = {
+        "name": "fixture-ldm",
+        "role": "ldm-sr",
+        "description": "closed-form SRLDM: pooling encoder, quantising decoder, Gaussian latent prior",
+        "parts": {"unet": "unet", "encoder": "encoder", "decoder": "decoder"},
+        "factor": LDM_FACTOR,
+        "size_multiple": 8,
+        "value_range": [-1, 1],
+        "provenance": PROVENANCE,
+    }
+    with open(os.path.join(HERE, "ldm", "model.json"), "w") as f:
+        json.dump(bundle, f, indent=2)
+        f.write("\n")
+    print("ldm/model.json")
+
+
+PROVENANCE = {
+    "data": "none: a closed-form test fixture",
+    "steps": 0,
+    "licence": "same as restorelab",
+    "source_url": "models/testdata/make_fixtures.py",
+}
+
+
 def io_spec(name, dtype, shape):
     return {"name": name, "dtype": dtype, "shape": shape}
 
 
-def write(folder, model, inputs, outputs, learned_variance=False, description="", role="ddrm-prior"):
+def write(
+    folder,
+    model,
+    inputs,
+    outputs,
+    learned_variance=False,
+    description="",
+    role="ddrm-prior",
+    size_multiple=8,
+    schedule=None,
+    extra=None,
+):
     d = os.path.join(HERE, folder)
     os.makedirs(d, exist_ok=True)
     data = model.SerializeToString()
     with open(os.path.join(d, "model.onnx"), "wb") as f:
         f.write(data)
     manifest = {
-        "name": "fixture-" + folder.replace("_", "-"),
+        "name": "fixture-" + folder.replace("_", "-").replace("/", "-"),
         "role": role,
         "description": description,
         "files": [{"path": "model.onnx", "sha256": hashlib.sha256(data).hexdigest()}],
         "inputs": inputs,
         "outputs": outputs,
-        "size_multiple": 8,
+        "size_multiple": size_multiple,
         "value_range": [-1, 1],
         "learned_variance": learned_variance,
-        "provenance": {
-            "data": "none: a closed-form test fixture",
-            "steps": 0,
-            "licence": "same as restorelab",
-            "source_url": "models/testdata/make_fixtures.py",
-        },
+        "provenance": PROVENANCE,
     }
     if role == "ddrm-prior":
         manifest["schedule"] = {"type": "linear", "beta_start": 0.0001, "beta_end": 0.02, "T": 1000}
+    if schedule is not None:
+        manifest["schedule"] = schedule
+    manifest.update(extra or {})
     with open(os.path.join(d, "model.json"), "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
@@ -266,6 +431,7 @@ def main():
         description="first 3 latent channels upsampled twice",
         role="ldm-decoder",
     )
+    ldm_bundle()
 
 
 if __name__ == "__main__":

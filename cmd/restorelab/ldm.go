@@ -1,0 +1,51 @@
+package main
+
+import (
+	"errors"
+	"flag"
+
+	"github.com/restorelab/restorelab/models"
+	"github.com/restorelab/restorelab/restore"
+)
+
+// ldmSettings are the flags of the ldm and ddrm-ldm methods.
+type ldmSettings struct {
+	model string
+	ddim  restore.DDIMConfig
+}
+
+// ldmFlags adds the flags of the latent-diffusion methods. ddrm-ldm takes
+// its eta and eta_b from the DDRM flags, as DDRM's update sets its weights.
+func ldmFlags(fs *flag.FlagSet) *ldmSettings {
+	s := &ldmSettings{ddim: restore.DefaultDDIMConfig()}
+	fs.StringVar(&s.model, "ldm-model", "", "SRLDM of the ldm and ddrm-ldm methods: a model name or an ldm-sr model folder (default: the bundled "+models.DefaultLDM+")")
+	fs.IntVar(&s.ddim.Steps, "ldm-steps", s.ddim.Steps, "DDIM steps (UNet evaluations) of ldm and ddrm-ldm, 1..999")
+	fs.Float64Var(&s.ddim.Eta, "ldm-eta", s.ddim.Eta, "DDIM eta of ldm in [0,1] (ddrm-ldm uses --eta and --eta-b, as DDRM)")
+	return s
+}
+
+// hybridConfig is the DDRM-LDM configuration from the DDRM and LDM flags.
+func (s *ldmSettings) hybridConfig(ddrm restore.DDRMConfig) restore.DDRMConfig {
+	ddrm.Steps = s.ddim.Steps
+	return ddrm
+}
+
+// errNoLDM is the error for an ldm method without --ldm-model while no
+// SRLDM is bundled.
+var errNoLDM = errors.New("no SRLDM model is bundled yet; pass --ldm-model PATH (a folder of role ldm-sr holding unet, encoder and decoder parts, as the SRLDM export writes; see docs/ddrm-ldm.md)")
+
+// openLDM opens the SRLDM named by --ldm-model, or the bundled one.
+func openLDM(name string) (*models.LDM, error) {
+	if name == "" {
+		c, _ := models.List()
+		for _, e := range c {
+			if e.Name == models.DefaultLDM && e.Source == "bundled" && e.Role == models.RoleLDMSR {
+				name = e.Name
+			}
+		}
+		if name == "" {
+			return nil, errNoLDM
+		}
+	}
+	return models.OpenLDM(name, runtimeOptions)
+}

@@ -1,0 +1,200 @@
+package restore
+
+import (
+	"context"
+	"fmt"
+	"math"
+)
+
+// DefaultDDRMLDMConfig returns the hybrid's defaults: LDM-SR's 100 steps
+// (see DefaultDDIMConfig) and DDRM's eta = 0.85 and eta_b = 1. Eta sets both
+// the latent chain's noise and the pull of a noisy measurement once the
+// chain is less noisy than it; LDM's eta = 1 would switch that pull off, and
+// the hybrid would then only differ from LDM while the chain is noisier
+// than y (with the tests' Gaussian latent prior, denoising gains 1 dB over
+// LDM at 0.85 and nothing at 1).
+func DefaultDDRMLDMConfig() DDRMConfig { return DDRMConfig{Steps: 100, Eta: 0.85, EtaB: 1} }
+
+// DDRMLDM is DDRM-LDM, the hybrid of SRLDM's latent sampler and DDRM's
+// measurement consistency (docs/ddrm-ldm.md has the full definition and why
+// the study's version collapsed). It runs SRLDM's DDIM chain in the latent
+// space and, at every step t -> t':
+//
+//  1. z0_hat = (z_t - sqrt(1 - ab) eps) / sqrt(ab), with the UNet reading z_t
+//     and the low-resolution image, exactly as LDMSR;
+//  2. x0_hat = decode(z0_hat), an image in [-1, 1];
+//  3. per component of V^T x0_hat, the mean of DDRM's update at the next
+//     noise level sigma' (the latent schedule's variance-exploding level of
+//     t'): x0_bar + w (y_bar - x0_bar), with w = eta_b where
+//     s sigma' > sigma_y, sqrt(1 - eta^2) s sigma' / sigma_y where
+//     0 < s sigma' <= sigma_y, and 0 where s = 0. A noiseless y with
+//     eta_b = 1 thus replaces every observed component by y_bar. No noise is
+//     added in pixel space: the latent chain adds its own;
+//  4. z0_c = encode(clamp(x0_c, -1, 1)), the corrected estimate's latent;
+//  5. eps_c = (z_t - sqrt(ab) z0_c) / sqrt(1 - ab), and DDIM's update with
+//     z0_c and eps_c, i.e. a draw from DDIM's q(z_t' | z_t, z0 = z0_c).
+//
+// The output is decode(z_0) with the same correction applied once more at
+// z_0's noise level, then mapped to [0, 1] and clamped: for a noiseless
+// measurement and eta_b = 1 it agrees with y up to clamping and rounding.
+// Eta, the latent chain's noise, also sets the less-noisy weight, as in DDRM.
+//
+// It implements Sampler. As for LDMSR, State and StepInfo's Xt and XNext are
+// latents; StepInfo.X0Hat is the UNet's z0_hat, PixelX0Hat its decoding
+// (already computed), and Spectral the correction of step 3. Each step costs
+// one UNet, one decoder and one encoder evaluation, plus one decoding at the end.
+type DDRMLDM struct {
+	*DDIM
+	measured
+	ae        Autoencoder
+	op        Operator
+	eta, etaB float64
+	cond      *Tensor // the low-resolution image in [-1, 1]
+	out       Shape
+	corrected *Tensor // the latest corrected x0 estimate, pixels in [-1, 1]
+	final     *Tensor // the corrected decoded output once done, in [-1, 1]
+}
+
+// NewDDRMLDM prepares a DDRM-LDM run restoring the measurements y (OutShape
+// images of op in [0, 1], noise cfg.SigmaY) with an SRLDM: the conditional
+// latent UNet unet, the autoencoder ae, and low, the low-resolution images in
+// [0, 1] the UNet reads (see LowResInput), 1/ae.Factor() the size of op's
+// input. cfg.Steps and cfg.Eta are the latent DDIM's; DefaultDDRMLDMConfig
+// gives the defaults.
+func NewDDRMLDM(unet Denoiser, ae Autoencoder, low *Tensor, op Operator, y *Tensor, cfg DDRMConfig) (*DDRMLDM, error) {
+	den, cond, err := ldmPrepare(unet, ae, low)
+	if err != nil {
+		return nil, err
+	}
+	if sched := unet.Info().Schedule; sched != nil {
+		if err := cfg.Validate(sched.T); err != nil {
+			return nil, err
+		}
+	}
+	out := outputShape(ae, low)
+	if in := op.InShape(); in != out {
+		return nil, fmt.Errorf("the low-resolution input is %dx%d, which SRLDM (factor %d) restores to %dx%d, but the measurement's clean image is %dx%d; give a low-resolution image 1/%d the size of the output (see restore.LowResInput)",
+			low.Shape.W, low.Shape.H, ae.Factor(), out.W, out.H, in.W, in.H, ae.Factor())
+	}
+	if y == nil || y.Shape != op.OutShape() || y.N != low.N {
+		return nil, fmt.Errorf("measurement does not match the operator's %v or the %d low-resolution images; degrade with the same task and image size", op.OutShape(), low.N)
+	}
+	if err := checkFinite(y.Data, "the measurement"); err != nil {
+		return nil, err
+	}
+	d, err := newDDIM("ddrm-ldm", den, low.N, latentShape(ae, low), DDIMConfig{Steps: cfg.Steps, Eta: cfg.Eta, Seed: cfg.Seed})
+	if err != nil {
+		return nil, err
+	}
+	return &DDRMLDM{DDIM: d, measured: newMeasured(op, y, cfg.SigmaY), ae: ae, op: op, eta: cfg.Eta, etaB: cfg.EtaB, cond: cond, out: out}, nil
+}
+
+// Step implements Sampler. The last step also decodes and corrects the output, with ctx.
+func (h *DDRMLDM) Step(ctx context.Context) (*StepInfo, error) {
+	info, _, z0, err := h.predict(ctx)
+	if err != nil {
+		return nil, err
+	}
+	x0, err := decodeChecked(ctx, h.ae, z0, h.out)
+	if err != nil {
+		return nil, err
+	}
+	xc, x0Bar, cases := h.correct(x0, info.SigmaNext)
+	zc, err := h.ae.Encode(ctx, xc.Clone().Clamp(-1, 1))
+	if err != nil {
+		return nil, err
+	}
+	if zc.N != z0.N || zc.Shape != z0.Shape {
+		return nil, fmt.Errorf("the encoder returned %dx%v for images %dx%v; expected latents of %v", zc.N, zc.Shape, xc.N, xc.Shape, z0.Shape)
+	}
+	if err := checkFinite(zc.Data, "the encoded latent"); err != nil {
+		return nil, err
+	}
+	// eps that makes z0_c the estimate from z_t, so that the update samples
+	// DDIM's q(z_t' | z_t, z0 = z0_c).
+	eps := NewTensor(zc.N, zc.Shape)
+	sqrtAB, sqrt1mAB := math.Sqrt(info.AlphaBar), math.Sqrt(1-info.AlphaBar)
+	for k, v := range h.x.Data {
+		eps.Data[k] = float32((float64(v) - sqrtAB*float64(zc.Data[k])) / sqrt1mAB)
+	}
+	h.advance(info, zc, eps)
+	info.X0Hat = z0
+	info.PixelX0Hat = func() (*Tensor, error) { return x0, nil }
+	info.Spectral = &SpectralView{X0HatBar: x0Bar, YBar: h.yBar, Singulars: h.s, Cases: cases, SigmaY: h.sigmaY}
+	h.corrected = xc
+	if h.Done() {
+		if h.final, err = h.output(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return info, nil
+}
+
+// correct applies step 3 of the hybrid at noise level sig to images x in
+// [-1, 1]: it returns the corrected images, V^T x and each component's case.
+func (h *DDRMLDM) correct(x *Tensor, sig float64) (xc, xBar *Tensor, cases []ComponentCase) {
+	cases = h.cases(sig)
+	w := make([]float64, len(cases))
+	for k, c := range cases {
+		w[k] = ddrmWeight(c, float64(h.s[k]), sig, h.sigmaY, h.eta, h.etaB)
+	}
+	xBar = NewTensor(x.N, x.Shape)
+	xc = NewTensor(x.N, x.Shape)
+	spec := make([]float32, x.Shape.Len())
+	for b := range x.N {
+		xb, yb := xBar.Item(b), h.yBar.Item(b)
+		h.op.Vt(xb, x.Item(b))
+		for k, v := range xb {
+			spec[k] = float32(float64(v) + w[k]*float64(yb[k]-v))
+		}
+		h.op.V(xc.Item(b), spec)
+	}
+	return xc, xBar, cases
+}
+
+// output decodes the final latent and corrects it at its noise level.
+func (h *DDRMLDM) output(ctx context.Context) (*Tensor, error) {
+	x, err := decodeChecked(ctx, h.ae, h.x, h.out)
+	if err != nil {
+		return nil, err
+	}
+	xc, _, _ := h.correct(x, h.sched.Sigma(h.next(len(h.seq)-1)))
+	return xc, nil
+}
+
+// SetState implements Sampler; x is a latent.
+func (h *DDRMLDM) SetState(index int, x *Tensor) error {
+	if err := h.DDIM.SetState(index, x); err != nil {
+		return err
+	}
+	h.corrected, h.final = nil, nil
+	return nil
+}
+
+// Measurement returns the measurement in the sampler's [-1, 1] space,
+// 2 y - H 1. It is shared: do not modify it.
+func (h *DDRMLDM) Measurement() *Tensor { return h.y }
+
+// LowRes returns the conditioning image in [-1, 1]. It is shared: do not
+// modify it.
+func (h *DDRMLDM) LowRes() *Tensor { return h.cond }
+
+// Result implements Sampler: the corrected decode(z_0) in [0, 1] when done,
+// else the latest corrected x0 estimate. Decoding that Step has not done
+// already runs without a context.
+func (h *DDRMLDM) Result() (*Tensor, error) {
+	switch {
+	case h.Done() && h.final == nil:
+		x, err := h.output(context.Background())
+		if err != nil {
+			return nil, err
+		}
+		h.final = x
+		fallthrough
+	case h.Done():
+		return unitImage(h.final), nil
+	case h.corrected == nil:
+		return nil, fmt.Errorf("ddrm-ldm: no estimate yet; take a step first")
+	}
+	return unitImage(h.corrected), nil
+}
