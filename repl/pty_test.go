@@ -207,6 +207,9 @@ func TestTerminalDoubleInterrupt(t *testing.T) {
 	s.send("show clean\r")
 	s.expect("\x1b[38;2;")
 	s.expect("▀\x1b[0m")
+	// Ctrl-C reaches readline only once it reads again: before, the
+	// terminal turns it into a signal.
+	s.expect("restorelab> ")
 	s.send("\x03")
 	s.expect("Ctrl-C again")
 	s.send("\x03")
