@@ -25,7 +25,10 @@ type Sampler interface {
 	// SetState moves the run to just before step index with sample x, so a
 	// caller can go back to a saved state or edit the current one. Steps draw
 	// their noise from the seed and the step index, so replaying from a
-	// restored state reproduces the original run exactly.
+	// state the run produced follows the original run: exactly for DDIM and
+	// for DDRM when V is the identity (denoising, inpainting), and up to
+	// float32 rounding otherwise, since DDRM then recomputes its spectral
+	// state V^T x from x.
 	SetState(index int, x *Tensor) error
 	// Result returns the restored images in [0, 1]: the final sample when Done,
 	// otherwise the latest x0 estimate. It fails before the first step.
