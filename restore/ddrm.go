@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 )
 
 // DDRMConfig holds the parameters of a DDRM run.
@@ -153,10 +155,32 @@ func newMeasured(op Operator, y *Tensor, sigmaY float64) measured {
 // observed reports whether component k carries measurement information.
 func (m *measured) observed(k int) bool { return m.s[k] > m.cut }
 
-// noise returns the standard normal source of one image at one step; step 0
-// is the initialisation. Keying the stream by step makes replays exact.
-func (d *DDRM) noise(step, item int) *rand.Rand {
-	return rand.New(rand.NewPCG(d.cfg.Seed, uint64(step)<<32|uint64(item)))
+// noiseChunk is the number of spectral components that share one noise
+// stream. Chunks have independent streams, so they are drawn in parallel
+// and the result does not depend on how many run at once.
+const noiseChunk = 1 << 14
+
+// noise returns the standard normal source of one chunk of components of
+// one image at one step; step 0 is the initialisation. Keying the stream by
+// step makes replays follow the original run.
+func (d *DDRM) noise(step, item, chunk int) *rand.Rand {
+	return rand.New(rand.NewPCG(d.cfg.Seed, uint64(step)<<40|uint64(item)<<20|uint64(chunk)))
+}
+
+// forChunks calls fn(chunk, lo, hi) for the chunks of n components,
+// spreading them over the available cores.
+func forChunks(n int, fn func(chunk, lo, hi int)) {
+	chunks := (n + noiseChunk - 1) / noiseChunk
+	workers := min(runtime.GOMAXPROCS(0), chunks)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for c := w; c < chunks; c += workers {
+				fn(c, c*noiseChunk, min(n, (c+1)*noiseChunk))
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func (d *DDRM) initialise() {
@@ -168,17 +192,19 @@ func (d *DDRM) initialise() {
 	d.xBar = NewTensor(n, in)
 	d.x = NewTensor(n, in)
 	for b := range n {
-		rng := d.noise(0, b)
 		xb, yb := d.xBar.Item(b), d.yBar.Item(b)
-		for k := range xb {
-			z := rng.NormFloat64()
-			s := float64(d.s[k])
-			if d.observed(k) && s*sigT > d.sigmaY {
-				xb[k] = float32(float64(yb[k]) + math.Sqrt(sigT*sigT-d.sigmaY*d.sigmaY/(s*s))*z)
-			} else {
-				xb[k] = float32(sigT * z)
+		forChunks(len(xb), func(chunk, lo, hi int) {
+			rng := d.noise(0, b, chunk)
+			for k := lo; k < hi; k++ {
+				z := rng.NormFloat64()
+				s := float64(d.s[k])
+				if d.observed(k) && s*sigT > d.sigmaY {
+					xb[k] = float32(float64(yb[k]) + math.Sqrt(sigT*sigT-d.sigmaY*d.sigmaY/(s*s))*z)
+				} else {
+					xb[k] = float32(sigT * z)
+				}
 			}
-		}
+		})
 		xt := d.x.Item(b)
 		d.op.V(xt, xb)
 		scale(xt, sqrtAB)
@@ -267,25 +293,28 @@ func (d *DDRM) update(dst, x0Bar, xBar, yBar []float32, cases []ComponentCase, s
 	}
 	eta, etaB, sy := d.cfg.Eta, d.cfg.EtaB, d.sigmaY
 	direct := math.Sqrt(1 - eta*eta)
-	rng := d.noise(step, item)
-	for k, c := range cases {
-		z := rng.NormFloat64()
-		x0, y := float64(x0Bar[k]), float64(yBar[k])
-		s := float64(d.s[k])
-		w := ddrmWeight(c, s, sigN, sy, eta, etaB)
-		var v float64
-		switch c {
-		case NoisierThanY:
-			v = x0 + w*(y-x0) + math.Sqrt(sigN*sigN-etaB*etaB*sy*sy/(s*s))*z
-		case LessNoisy:
-			v = x0 + w*(y-x0) + eta*sigN*z
-		case Missing:
-			// V^T eps = (x_bar_t - x0_bar) / sigma_t: the DDIM direction.
-			epsBar := (float64(xBar[k]) - x0) / sig
-			v = x0 + direct*sigN*epsBar + eta*sigN*z
+	forChunks(len(cases), func(chunk, lo, hi int) {
+		rng := d.noise(step, item, chunk)
+		for k := lo; k < hi; k++ {
+			c := cases[k]
+			z := rng.NormFloat64()
+			x0, y := float64(x0Bar[k]), float64(yBar[k])
+			s := float64(d.s[k])
+			w := ddrmWeight(c, s, sigN, sy, eta, etaB)
+			var v float64
+			switch c {
+			case NoisierThanY:
+				v = x0 + w*(y-x0) + math.Sqrt(sigN*sigN-etaB*etaB*sy*sy/(s*s))*z
+			case LessNoisy:
+				v = x0 + w*(y-x0) + eta*sigN*z
+			case Missing:
+				// V^T eps = (x_bar_t - x0_bar) / sigma_t: the DDIM direction.
+				epsBar := (float64(xBar[k]) - x0) / sig
+				v = x0 + direct*sigN*epsBar + eta*sigN*z
+			}
+			dst[k] = float32(v)
 		}
-		dst[k] = float32(v)
-	}
+	})
 }
 
 // ddrmWeight is how far DDRM's update moves component x0_bar of x0_hat

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -310,5 +311,36 @@ func TestDDRMRejectsBadInput(t *testing.T) {
 	}
 	if _, err := d.Step(context.Background()); err == nil || !strings.Contains(err.Error(), "NaN") {
 		t.Errorf("NaN model output gave %v", err)
+	}
+}
+
+// The noise comes in chunks with their own streams, drawn in parallel: the
+// output must not depend on how many cores draw them.
+func TestDDRMIndependentOfParallelism(t *testing.T) {
+	shape := Shape{C: 1, H: 64, W: 3 * noiseChunk / 64} // three chunks
+	s := make([]float32, shape.Len())
+	for k := range s {
+		s[k] = float32(k%3) / 2
+	}
+	y := NewTensor(1, shape)
+	for k := range y.Data {
+		y.Data[k] = float32(k%5) / 5
+	}
+	restoreWith := func(procs int) []float32 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		cfg := DefaultDDRMConfig()
+		cfg.Steps, cfg.SigmaY = 4, 0.05
+		d, err := NewDDRM(constDenoiser{c: 0.1, gain: 0.5, sched: DefaultDDPMSchedule()}, diagOperator{shape, s}, y, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, err := Run(context.Background(), d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x.Data
+	}
+	if !equalBits(restoreWith(1), restoreWith(3)) {
+		t.Error("the result depends on GOMAXPROCS")
 	}
 }
