@@ -1,7 +1,8 @@
 // Package bench runs the study's evaluation: it degrades clean images with
 // each task, restores them with each method, and measures PSNR, SSIM,
-// measurement consistency and throughput, writing images, CSV and a Markdown
-// table in the study's layout.
+// measurement consistency and throughput, and, from the saved images, FID
+// and KID (see Distances), writing images, CSV and a Markdown table in the
+// study's layout.
 package bench
 
 import (
@@ -218,7 +219,12 @@ func runTask(ctx context.Context, cfg Config, task restore.Task, name string, x 
 	if err != nil {
 		return err
 	}
-	if err := saveAll(dir, name, map[string]*restore.Tensor{"clean": x, "degraded": y.Clone().Clamp(0, 1)}, keep); err != nil {
+	// Only the measurement has missing pixels: the clean image is saved
+	// whole, as FID and KID read it back as the reference.
+	if err := saveAll(dir, name, map[string]*restore.Tensor{"clean": x}, nil); err != nil {
+		return err
+	}
+	if err := saveAll(dir, name, map[string]*restore.Tensor{"degraded": y.Clone().Clamp(0, 1)}, keep); err != nil {
 		return err
 	}
 	for _, m := range cfg.Methods {
@@ -319,6 +325,9 @@ type Summary struct {
 	Images                  int
 	PSNR, SSIM, Consistency float64
 	ImagesPerSecond, NFE    float64
+	// Metrics are the task and method's FID and KID; nil when they were
+	// not computed (see AttachMetrics).
+	Metrics *Metrics
 }
 
 // Summarise averages results per task and method, in the tasks' order of

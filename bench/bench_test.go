@@ -55,11 +55,11 @@ func TestRunWritesImagesAndScores(t *testing.T) {
 	if err := WriteCSV(out, results); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteMarkdown(out, results); err != nil {
+	if err := WriteMarkdown(out, Summarise(results)); err != nil {
 		t.Fatal(err)
 	}
 	md, _ := os.ReadFile(filepath.Join(out, "results.md"))
-	for _, want := range []string{"### sr4 (1 images)", "| baseline |", "| ddrm |"} {
+	for _, want := range []string{"### sr4 (1 images)", "| baseline |", "| ddrm |", "| FID ↓ | KID ↓ |", NoFeatures} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("results.md lacks %q:\n%s", want, md)
 		}

@@ -13,18 +13,18 @@ import (
 // exampleRows is how many images the per-task example grids show.
 const exampleRows = 3
 
-// WriteFigures draws the study's figures into out/figures from the results
-// and the images Run saved under out: per task a grid of examples (clean,
-// degraded, each method), PSNR and SSIM bars per task and method, and the
-// score-against-throughput scatter per task. Intermediate-result grids are
-// saved by Run itself (see Config.StepGrids) and listed here too. It
-// returns the paths of the figures.
-func WriteFigures(out string, results []Result) ([]string, error) {
+// WriteFigures draws the study's figures into out/figures from the results,
+// their summaries (with FID and KID attached when computed) and the images
+// Run saved under out: per task a grid of examples (clean, degraded, each
+// method), PSNR and SSIM bars per task and method, and per task the
+// quality-against-throughput scatter (FID when computed, else KID, else
+// PSNR). Intermediate-result grids are saved by Run itself (see
+// Config.StepGrids) and listed here too. It returns the paths of the figures.
+func WriteFigures(out string, results []Result, sums []Summary) ([]string, error) {
 	dir := filepath.Join(out, "figures")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create %s: %w", dir, err)
 	}
-	sums := Summarise(results)
 	var paths []string
 	save := func(name string, fig viz.Figure) error {
 		p := filepath.Join(dir, name)
@@ -50,13 +50,14 @@ func WriteFigures(out string, results []Result) ([]string, error) {
 	}
 	for _, task := range orderedTasks(sums) {
 		var points []viz.ScatterPoint
+		label, score := scatterScore(sums)
 		for _, s := range sums {
 			if s.Task == task && s.NFE > 0 && s.ImagesPerSecond > 0 {
-				points = append(points, viz.ScatterPoint{Label: s.Method, ImagesPerSecond: s.ImagesPerSecond, Value: s.PSNR})
+				points = append(points, viz.ScatterPoint{Label: s.Method, ImagesPerSecond: s.ImagesPerSecond, Value: score(s)})
 			}
 		}
 		if len(points) > 0 {
-			p, err := viz.ScatterThroughput(task+": quality against speed", "PSNR (dB)", points)
+			p, err := viz.ScatterThroughput(task+": quality against speed", label, points)
 			if err != nil {
 				return paths, err
 			}
@@ -116,6 +117,28 @@ func exampleGrid(out, task string, results []Result) (*image.NRGBA, error) {
 		cells = append(cells, row)
 	}
 	return viz.Grid(cells, images, cols, viz.GridOptions{CellHeight: 128})
+}
+
+// scatterScore picks the study's quality measure for the throughput
+// scatter: FID if every summary has it, else KID, else PSNR.
+func scatterScore(sums []Summary) (string, func(Summary) float64) {
+	all := func(get func(*Metrics) *float64) bool {
+		for _, s := range sums {
+			if s.Metrics == nil || get(s.Metrics) == nil {
+				return false
+			}
+		}
+		return len(sums) > 0
+	}
+	fid := func(m *Metrics) *float64 { return m.FID }
+	kid := func(m *Metrics) *float64 { return m.KIDMean }
+	switch {
+	case all(fid):
+		return "FID (lower is better)", func(s Summary) float64 { return *s.Metrics.FID }
+	case all(kid):
+		return "KID (lower is better)", func(s Summary) float64 { return *s.Metrics.KIDMean }
+	}
+	return "PSNR (dB)", func(s Summary) float64 { return s.PSNR }
 }
 
 func orderedTasks(sums []Summary) []string {

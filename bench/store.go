@@ -36,6 +36,11 @@ type File struct {
 	Settings Settings `json:"settings"`
 	Results  []Result `json:"results"`
 	Skipped  []Skip   `json:"skipped,omitempty"`
+	// Inception is the name of the feature network of Metrics. Neither is
+	// part of Settings: they are recomputed from the saved images by every
+	// run given --inception, and dropped by a run without it.
+	Inception string    `json:"inception,omitempty"`
+	Metrics   []Metrics `json:"metrics,omitempty"`
 }
 
 // ResultsName is the file name of a run's results, or of shard i of n.

@@ -90,13 +90,24 @@
 // that is safe for concurrent use. It checks sizes before running, and its
 // output after: a wrong shape or a NaN or Inf is an error, never a result.
 //
+// # Feature networks
+//
+// An inception model, opened with OpenInception, is an *Inception: it maps
+// images in [0, 1] to feature vectors, for the FID and KID of 'restorelab
+// bench --inception'. models/export/fid_inception.py exports pytorch-fid's
+// FID Inception v3 (pool3, 2048 features) with the resizing to 299 and the
+// scaling to [-1, 1] inside the graph, so any image size goes in.
+//
 // # Test fixtures
 //
 // testdata/make_fixtures.py writes tiny models whose output is a closed form
 // of the input, eps = 0.5*x + K[c]*t/1000, with float32 and float16 inputs,
 // learned variance, NaN output and a wrong output shape, and an ldm-sr
 // bundle in closed form (pooling encoder, quantising decoder, Gaussian
-// latent prior). The tests that run them need ONNX Runtime and fail, naming
-// 'make onnxruntime', without it; the tests of manifests, lookup and float16
-// conversion do not need it.
+// latent prior). testdata/inception_tiny is the FID Inception architecture
+// at 1/8 width with random weights, written by
+// 'models/export/fid_inception.py --random-tiny' with PyTorch's features for
+// its test inputs. The tests that run them need ONNX Runtime and fail,
+// naming 'make onnxruntime', without it; the tests of manifests, lookup and
+// float16 conversion do not need it.
 package models

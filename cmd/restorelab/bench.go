@@ -16,12 +16,15 @@ import (
 	"github.com/restorelab/restorelab/restore"
 )
 
-const benchUsage = `bench --data DIR|FILE --out DIR [--tasks sr4,deblur,denoise,sr4-noisy] [--methods baseline,ddrm,ldm,ddrm-ldm] [--limit N] [--shard I/N]
-       restorelab bench merge --out DIR`
+const benchUsage = `bench --data DIR|FILE --out DIR [--tasks sr4,deblur,denoise,sr4-noisy] [--methods baseline,ddrm,ldm,ddrm-ldm] [--limit N] [--shard I/N] [--inception MODEL]
+       restorelab bench merge --out DIR [--inception MODEL]`
+
+// inceptionHelp documents --inception for bench and bench merge.
+const inceptionHelp = "feature network for FID and KID: a model name or folder of role inception (models/export/fid_inception.py writes one); computed from the saved images after the run; without it the FID and KID columns say n/a"
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "merge" {
-		return runBenchMerge(args[1:], stdout, stderr)
+		return runBenchMerge(ctx, args[1:], stdout, stderr)
 	}
 	fs := newFlagSet("bench", benchUsage, stderr)
 	data := fs.String("data", "", "a clean image, or a folder of PNG/JPEG images (sorted by name)")
@@ -31,6 +34,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	limit := fs.Int("limit", 0, "evaluate at most this many images (0: all)")
 	shard := fs.String("shard", "", "I/N: evaluate only every N-th image from the I-th (0-based), for job arrays; then 'bench merge'")
 	model := fs.String("model", defaultModel, "prior of the plain ddrm method: a model name or path")
+	inception := fs.String("inception", "", inceptionHelp)
 	cfg := ddrmFlags(fs)
 	ldm := ldmFlags(fs)
 	seed := fs.Uint64("seed", 0, "seed of the degradation noise and of the sampler")
@@ -64,6 +68,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ms, err := parseMethods(splitList(*methods), *model, *cfg, ldm)
 	if err != nil {
 		return err
+	}
+	if *inception != "" && shards > 1 {
+		return fmt.Errorf("--inception with --shard: FID and KID need the images of every shard; give --inception to 'restorelab bench merge' instead")
+	}
+	feats, err := openInception(*inception)
+	if err != nil {
+		return err
+	}
+	if feats != nil {
+		defer feats.Close()
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return fmt.Errorf("cannot create output folder %s: %w", *out, err)
@@ -115,15 +129,55 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "wrote %s (shard %d of %d); when every shard is done: restorelab bench merge --out %s\n", resultsPath, shardIndex, shards, *out)
 		return nil
 	}
-	return writeReports(*out, results, stdout)
+	f := &bench.File{Settings: settings, Results: results, Skipped: skipped}
+	return finishBench(ctx, *out, f, feats, stdout, stderr)
+}
+
+// openInception opens the feature network of --inception, or returns nil
+// when none is given.
+func openInception(name string) (*models.Inception, error) {
+	if name == "" {
+		return nil, nil
+	}
+	return models.OpenInception(name, runtimeOptions)
+}
+
+// finishBench computes FID and KID when a feature network is given, saves
+// f as results.json and writes the reports.
+func finishBench(ctx context.Context, out string, f *bench.File, feats *models.Inception, stdout, stderr io.Writer) error {
+	if feats != nil {
+		var bar *progress.Bar
+		metrics, err := bench.Distances(ctx, out, f.Results, feats, f.Settings.Seed, func(n, total int, what string) {
+			if bar == nil {
+				bar = progress.New(stderr, "FID/KID", total)
+			}
+			bar.Set(n, what)
+		})
+		if bar != nil {
+			bar.Finish()
+		}
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintf(stderr, "interrupted while computing FID and KID; the restorations are saved: rerun the same command to compute them\n")
+			return errInterrupted
+		}
+		if err != nil {
+			return err
+		}
+		f.Inception, f.Metrics = feats.Manifest().Name, metrics
+	}
+	if err := f.Save(filepath.Join(out, bench.ResultsName(0, 1))); err != nil {
+		return err
+	}
+	return writeReports(out, f.Results, f.Metrics, stdout)
 }
 
 // errInterrupted is a cancelled run whose partial results were saved.
 var errInterrupted = fmt.Errorf("%w; partial results were kept", context.Canceled)
 
-func runBenchMerge(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench merge", "bench merge --out DIR", stderr)
+func runBenchMerge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench merge", "bench merge --out DIR [--inception MODEL]", stderr)
 	out := fs.String("out", "", "the folder the shards wrote to")
+	inception := fs.String("inception", "", inceptionHelp)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -134,25 +188,34 @@ func runBenchMerge(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := merged.Save(filepath.Join(*out, bench.ResultsName(0, 1))); err != nil {
-		return err
-	}
-	return writeReports(*out, merged.Results, stdout)
-}
-
-func writeReports(out string, results []bench.Result, stdout io.Writer) error {
-	if err := bench.WriteCSV(out, results); err != nil {
-		return err
-	}
-	if err := bench.WriteMarkdown(out, results); err != nil {
-		return err
-	}
-	fmt.Fprint(stdout, bench.Markdown(bench.Summarise(results)))
-	figures, err := bench.WriteFigures(out, results)
+	feats, err := openInception(*inception)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nwrote %s: images per task, results.json, results.csv, results.md and %d figures in %s\n", out, len(figures), filepath.Join(out, "figures"))
+	if feats != nil {
+		defer feats.Close()
+	}
+	return finishBench(ctx, *out, merged, feats, stdout, stderr)
+}
+
+func writeReports(out string, results []bench.Result, metrics []bench.Metrics, stdout io.Writer) error {
+	summaries := bench.Summarise(results)
+	bench.AttachMetrics(summaries, metrics)
+	if err := bench.WriteCSV(out, results); err != nil {
+		return err
+	}
+	if err := bench.WriteSummaryCSV(out, summaries); err != nil {
+		return err
+	}
+	if err := bench.WriteMarkdown(out, summaries); err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, bench.Markdown(summaries))
+	figures, err := bench.WriteFigures(out, results, summaries)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nwrote %s: images per task, results.json, results.csv, summary.csv, results.md and %d figures in %s\n", out, len(figures), filepath.Join(out, "figures"))
 	return nil
 }
 
@@ -172,7 +235,9 @@ func runFigures(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	if f == nil {
 		return fmt.Errorf("%s has no results.json; run 'restorelab bench --out %s' (or 'bench merge') first", *out, *out)
 	}
-	paths, err := bench.WriteFigures(*out, f.Results)
+	summaries := bench.Summarise(f.Results)
+	bench.AttachMetrics(summaries, f.Metrics)
+	paths, err := bench.WriteFigures(*out, f.Results, summaries)
 	if err != nil {
 		return err
 	}

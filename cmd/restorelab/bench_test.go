@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -137,5 +138,86 @@ func TestBenchInterruptKeepsResults(t *testing.T) {
 	}
 	if f, err := bench.Load(filepath.Join(out, "results.json")); err != nil || f == nil {
 		t.Errorf("no valid results.json after interruption: %v", err)
+	}
+}
+
+// tinyInception is the random-weight FID Inception fixture of package models.
+const tinyInception = "../../models/testdata/inception_tiny"
+
+func TestBenchInceptionAddsFIDAndKID(t *testing.T) {
+	data, out := benchData(t), filepath.Join(t.TempDir(), "out")
+	args := []string{"bench", "--data", data, "--out", out, "--tasks", "sr4,denoise", "--methods", "baseline,ddrm:gaussian", "--steps", "2"}
+	// A first run without --inception leaves the columns n/a.
+	code, stdout, stderr := cli(t, args...)
+	if code != 0 {
+		t.Fatalf("bench failed: %s", stderr)
+	}
+	if strings.Count(stdout, "n/a (no --inception)") != 2*2*2 {
+		t.Errorf("table without --inception:\n%s", stdout)
+	}
+	// Resuming with --inception restores nothing again and computes FID and
+	// KID from the saved images.
+	code, stdout, stderr = cli(t, append(args, "--inception", tinyInception)...)
+	if code != 0 || !strings.Contains(stderr, "resuming: 12") {
+		t.Fatalf("bench --inception: %d %s", code, stderr)
+	}
+	if strings.Contains(stdout, "n/a") || !strings.Contains(stdout, "| FID ↓ | KID ↓ |") || !strings.Contains(stdout, "fewer than the 256 feature dimensions") {
+		t.Errorf("table with --inception:\n%s", stdout)
+	}
+	f, err := bench.Load(filepath.Join(out, "results.json"))
+	if err != nil || f == nil || len(f.Metrics) != 4 || f.Inception != "fid-inception-tiny" {
+		t.Fatalf("results.json: %+v, %v", f, err)
+	}
+	for _, m := range f.Metrics {
+		if m.Images != 3 || m.Features != 256 || m.FID == nil || math.IsNaN(*m.FID) || math.IsInf(*m.FID, 0) || *m.FID < 0 ||
+			m.KIDMean == nil || math.IsNaN(*m.KIDMean) || *m.KIDStd < 0 {
+			t.Errorf("metrics %+v", m)
+		}
+	}
+	summary, err := os.ReadFile(filepath.Join(out, "summary.csv"))
+	if err != nil || strings.Count(string(summary), "\n") != 5 || strings.Contains(string(summary), "n/a") {
+		t.Errorf("summary.csv (%v):\n%s", err, summary)
+	}
+	// The sharded form of the same run, merged with --inception, gives the
+	// same numbers, since both read the same saved images.
+	shardOut := t.TempDir()
+	for _, shard := range []string{"0/2", "1/2"} {
+		shardArgs := []string{"bench", "--data", data, "--out", shardOut, "--tasks", "sr4,denoise", "--methods", "baseline,ddrm:gaussian", "--steps", "2", "--shard", shard}
+		if code, _, stderr := cli(t, shardArgs...); code != 0 {
+			t.Fatalf("shard %s: %s", shard, stderr)
+		}
+	}
+	if code, _, stderr := cli(t, "bench", "merge", "--out", shardOut, "--inception", tinyInception); code != 0 {
+		t.Fatalf("merge --inception: %s", stderr)
+	}
+	merged, err := bench.Load(filepath.Join(shardOut, "results.json"))
+	if err != nil || merged == nil || len(merged.Metrics) != 4 {
+		t.Fatalf("merged results.json: %+v, %v", merged, err)
+	}
+	for i, m := range merged.Metrics {
+		if *m.FID != *f.Metrics[i].FID || *m.KIDMean != *f.Metrics[i].KIDMean {
+			t.Errorf("%s %s: merged FID %g KID %g; single run FID %g KID %g", m.Task, m.Method, *m.FID, *m.KIDMean, *f.Metrics[i].FID, *f.Metrics[i].KIDMean)
+		}
+	}
+}
+
+func TestBenchInceptionBadInput(t *testing.T) {
+	data, out := benchData(t), t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--inception", tinyInception, "--shard", "0/2"}, "bench merge"},
+		{[]string{"--inception", "../../models/testdata/closed_f32"}, "not a feature network"},
+		{[]string{"--inception", filepath.Join(out, "none")}, "no such file"},
+	} {
+		o := filepath.Join(out, "o")
+		code, _, stderr := cli(t, append([]string{"bench", "--data", data, "--out", o, "--methods", "baseline", "--tasks", "denoise"}, tc.args...)...)
+		if code != 1 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: %d %q, want %q", tc.args, code, stderr, tc.want)
+		}
+		if _, err := os.Stat(o); err == nil {
+			t.Errorf("%v: output folder created although the input was bad", tc.args)
+		}
 	}
 }
