@@ -32,6 +32,7 @@ func commands() []command {
 		{"bench", "evaluate methods on tasks over a folder of clean images", runBench},
 		{"spectrum", "write a task's singular values as CSV", runSpectrum},
 		{"tasks", "list the restoration tasks", runTasks},
+		{"kernel", "install the GoNB Jupyter kernel for the notebooks", runKernel},
 	}
 }
 
