@@ -23,7 +23,8 @@ var (
 		}
 		gonbui.UpdateHTML(id, h)
 	}
-	showPNG = gonbui.DisplayPng
+	showPNG      = gonbui.DisplayPng
+	showMarkdown = gonbui.DisplayMarkdown
 )
 
 // inNotebook reports whether the program runs in a GoNB cell.

@@ -14,6 +14,7 @@ import (
 	"github.com/janpfeifer/gonb/gonbui"
 
 	"github.com/restorelab/restorelab/restore"
+	"github.com/restorelab/restorelab/viz"
 )
 
 // output is one call to the notebook sink.
@@ -24,11 +25,12 @@ type output struct{ id, html string }
 func capture(t *testing.T, notebook bool) *[]output {
 	t.Helper()
 	var got []output
-	oldHTML, oldPNG, oldNB := showHTML, showPNG, gonbui.IsNotebook
+	oldHTML, oldPNG, oldMD, oldNB := showHTML, showPNG, showMarkdown, gonbui.IsNotebook
 	showHTML = func(id, h string) { got = append(got, output{id, h}) }
 	showPNG = func(b []byte) { got = append(got, output{"png", string(b)}) }
+	showMarkdown = func(md string) { got = append(got, output{"md", md}) }
 	gonbui.IsNotebook = notebook
-	t.Cleanup(func() { showHTML, showPNG, gonbui.IsNotebook = oldHTML, oldPNG, oldNB })
+	t.Cleanup(func() { showHTML, showPNG, showMarkdown, gonbui.IsNotebook = oldHTML, oldPNG, oldMD, oldNB })
 	return &got
 }
 
@@ -121,7 +123,11 @@ func TestHooksOutsideNotebookShowNothing(t *testing.T) {
 	run(t, 5, LiveHook(1, LiveOptions{Item: 7}), NewProgress("p").Hook())
 	ShowHTML("<b>x</b>")
 	ShowTable([]string{"a"}, nil)
+	ShowMarkdown("# x")
 	if err := ShowImage(image.NewGray(image.Rect(0, 0, 1, 1))); err != nil {
+		t.Fatal(err)
+	}
+	if err := ShowTensor(restore.NewTensor(1, restore.Shape{C: 3, H: 2, W: 2}), 0); err != nil {
 		t.Fatal(err)
 	}
 	if len(*got) != 0 {
@@ -195,5 +201,35 @@ func TestSparklineSkipsNaN(t *testing.T) {
 	s := sparkline("m", []float64{math.NaN(), 1, 3}, 3)
 	if !strings.Contains(s, `points="160.0,86.0 316.0,4.0"`) || !strings.Contains(s, "1 to 3, now 3") {
 		t.Errorf("sparkline: %s", s)
+	}
+}
+
+func TestShowTensorAndPlotSendPNG(t *testing.T) {
+	got := capture(t, true)
+	x := restore.NewTensor(1, restore.Shape{C: 1, H: 3, W: 5})
+	if err := ShowTensor(x, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := ShowTensor(x, 1); err == nil {
+		t.Error("showing image 1 of a 1-image batch returned no error")
+	}
+	p, err := viz.CurvePlot("t", "x", "y", viz.Series{Name: "a", X: []float64{0, 1}, Y: []float64{1, 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ShowPlot(p, 120, 90); err != nil {
+		t.Fatal(err)
+	}
+	if len(*got) != 2 {
+		t.Fatalf("got %d outputs, want 2 PNGs", len(*got))
+	}
+	for i, want := range []image.Rectangle{image.Rect(0, 0, 5, 3), image.Rect(0, 0, 120, 90)} {
+		img, err := png.Decode(strings.NewReader((*got)[i].html))
+		if err != nil {
+			t.Fatalf("output %d is not a PNG: %v", i, err)
+		}
+		if img.Bounds() != want {
+			t.Errorf("output %d is %v, want %v", i, img.Bounds(), want)
+		}
 	}
 }

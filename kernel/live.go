@@ -10,6 +10,7 @@ import (
 	"github.com/janpfeifer/gonb/gonbui"
 
 	"github.com/restorelab/restorelab/restore"
+	"github.com/restorelab/restorelab/viz"
 )
 
 // LiveOptions configure LiveHook. The zero value shows image 0 of the batch
@@ -70,7 +71,7 @@ func (l *live) step(s *restore.StepInfo) error {
 		return nil
 	}
 	t := &restore.Tensor{N: 1, Shape: s.X0Hat.Shape, Data: x0}
-	img, err := tensorImage(t, 0, false)
+	img, err := viz.Image(t, 0, false)
 	if err != nil {
 		return err
 	}
