@@ -12,19 +12,28 @@ import (
 	"github.com/janpfeifer/gonb/gonbui"
 )
 
-// The package's only ways to reach the notebook; tests replace them.
+// The package's only ways to reach the notebook; tests replace them. Each
+// waits until GoNB has the output (gonbui.Sync): a cell's program may exit
+// right after showing something, and GoNB drops what is still in transit.
 var (
 	// showHTML shows h as a new output when id is empty, and otherwise in
 	// the output block id, created on first use and replaced thereafter.
 	showHTML = func(id, h string) {
 		if id == "" {
 			gonbui.DisplayHTML(h)
-			return
+		} else {
+			gonbui.UpdateHTML(id, h)
 		}
-		gonbui.UpdateHTML(id, h)
+		gonbui.Sync()
 	}
-	showPNG      = gonbui.DisplayPng
-	showMarkdown = gonbui.DisplayMarkdown
+	showPNG = func(png []byte) {
+		gonbui.DisplayPng(png)
+		gonbui.Sync()
+	}
+	showMarkdown = func(md string) {
+		gonbui.DisplayMarkdown(md)
+		gonbui.Sync()
+	}
 )
 
 // inNotebook reports whether the program runs in a GoNB cell.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"image"
 	"image/color"
 	"image/png"
@@ -232,4 +233,19 @@ func TestShowTensorAndPlotSendPNG(t *testing.T) {
 			t.Errorf("output %d is %v, want %v", i, img.Bounds(), want)
 		}
 	}
+}
+
+func TestMustPanicsOnError(t *testing.T) {
+	if v := Must(3, nil); v != 3 {
+		t.Errorf("Must(3, nil) = %d", v)
+	}
+	if a, b := Must2("a", 2, nil); a != "a" || b != 2 {
+		t.Errorf("Must2 = %q, %d", a, b)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Must2 with an error did not panic")
+		}
+	}()
+	Must2(0, 0, errors.New("boom"))
 }

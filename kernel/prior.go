@@ -9,17 +9,3 @@ import "github.com/restorelab/restorelab/restore"
 func Prior() (restore.Denoiser, error) {
 	return restore.NewGaussianDenoiser(nil), nil
 }
-
-// Must returns v, or panics with err when it is not nil. Notebook cells have
-// no caller to return an error to, and GoNB shows a panic's message.
-func Must[T any](v T, err error) T {
-	Check(err)
-	return v
-}
-
-// Check panics with err when it is not nil; see Must.
-func Check(err error) {
-	if err != nil {
-		panic(err)
-	}
-}
