@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --headless) headless=1 ;;
     --jupyter-data-dir) data_dir="${2:?--jupyter-data-dir needs a folder}"; shift ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install-gonb.sh: unknown argument $1; see --help" >&2; exit 2 ;;
   esac
   shift
