@@ -3,6 +3,10 @@
 tagged "figure" shows at least one image, and each notebook shows at least
 the number of images listed in MIN_IMAGES.
 
+GoNB reports a cell whose program panics or exits with a non-zero status as
+a success, with the panic and an "exit status N" line on stderr, so nbconvert
+does not fail on it; this check does.
+
 Usage: scripts/check-notebooks.py NOTEBOOK.ipynb...
 
 An image is an image/png output, or a text/html output holding an <img>.
@@ -12,6 +16,7 @@ Uses only the standard library.
 
 import json
 import os
+import re
 import sys
 
 # Images each notebook shows at least, counted over all its outputs.
@@ -24,6 +29,10 @@ MIN_IMAGES = {
 
 # Committed notebooks stay small enough for code hosts to render.
 MAX_BYTES = 1_500_000
+
+# What GoNB writes to stderr when a cell's program fails: Go's panic header,
+# and the exit status or signal of the program (see jpyexec in GoNB).
+FAILED = re.compile(r"^(panic: |fatal error: |exit status \d+$|signal: )", re.M)
 
 
 def text(v):
@@ -56,6 +65,11 @@ def check(path):
         for out in cell.get("outputs", []):
             if out["output_type"] == "error":
                 problems.append(f"{where} failed: {out.get('ename')}: {out.get('evalue')}")
+            elif out["output_type"] == "stream" and out["name"] == "stderr":
+                m = FAILED.search(text(out["text"]))
+                if m:
+                    line = text(out["text"])[m.start():].splitlines()[0]
+                    problems.append(f"{where} failed: {line}")
             n += images(out)
         total += n
         if "figure" in cell.get("metadata", {}).get("tags", []) and n == 0:
