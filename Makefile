@@ -3,8 +3,10 @@ GO ?= go
 BIN := bin/restorelab
 ORT_LIB := .cache/onnxruntime/1.24.1/libonnxruntime.so.1
 DEMO_OUT := out/demo
+GONB_JUPYTER := .cache/gonb/jupyter
+NB_OUT := out/notebooks-test
 
-.PHONY: build demo test onnxruntime python-deps fmt-check vet bench-go
+.PHONY: build demo test onnxruntime python-deps fmt-check vet bench-go notebook-deps notebook-kernel notebooks notebooks-test
 
 build:
 	$(GO) build -o $(BIN) ./cmd/restorelab
@@ -29,9 +31,28 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-test: onnxruntime python-deps fmt-check vet
+test: onnxruntime python-deps fmt-check vet notebooks-test
 	$(GO) test ./...
 
 # Speed figures: operators, the analytic prior and a 20-step DDRM restore.
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./restore ./models
+
+# Jupyter and the GoNB kernel, to open the notebooks (as 'restorelab kernel install').
+notebook-deps:
+	scripts/install-gonb.sh
+
+# The kernel that executes notebooks headless, kept inside the checkout.
+notebook-kernel:
+	scripts/install-gonb.sh --headless --jupyter-data-dir $(GONB_JUPYTER)
+
+# Re-executes the notebooks in place, refreshing the committed outputs.
+notebooks: notebook-kernel
+	scripts/run-notebooks.sh --in-place
+	scripts/check-notebooks.py notebooks/*.ipynb
+
+# Executes copies of the notebooks and checks that every cell ran and the figures are there.
+notebooks-test: notebook-kernel
+	rm -rf $(NB_OUT)
+	scripts/run-notebooks.sh --out $(NB_OUT)
+	scripts/check-notebooks.py $(NB_OUT)/*.ipynb

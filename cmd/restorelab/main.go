@@ -35,6 +35,7 @@ func commands() []command {
 		{"tasks", "list the restoration tasks", runTasks},
 		{"models", "list the priors, or inspect a model file against its role's contract", runModels},
 		{"repl", "step through a restoration interactively", runRepl},
+		{"kernel", "install the GoNB Jupyter kernel for the notebooks", runKernel},
 	}
 }
 
