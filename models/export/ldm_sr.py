@@ -32,6 +32,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 
 import torch
 import torch.nn as nn
@@ -53,6 +54,7 @@ VQ_TINY = dict(VQ_CONFIG, block_out_channels=(8, 16, 16), norm_num_groups=4)
 SCHEDULE = {"type": "scaled_linear", "beta_start": 0.0015, "beta_end": 0.0155, "T": 1000}
 # Key names of the attention layers in files saved by diffusers >= 0.15.
 RENAMED_ATTENTION = {"to_q.": "query.", "to_k.": "key.", "to_v.": "value.", "to_out.0.": "proj_attn."}
+WEIGHTS = "diffusion_pytorch_model.bin"
 
 
 def timestep_embedding(t, dim):
@@ -376,6 +378,27 @@ def load_diffusers(module, path):
     return module.eval()
 
 
+def load_snapshot(snapshot, ucfg, vcfg):
+    """The UNet and VQ model of a diffusers repository folder."""
+    unet = load_diffusers(UNet2DModel(**ucfg), os.path.join(snapshot, "unet", WEIGHTS))
+    vq = load_diffusers(VQModel(**vcfg), os.path.join(snapshot, "vqvae", WEIGHTS))
+    return unet, vq
+
+
+def save_diffusers(state, folder):
+    os.makedirs(folder)
+    torch.save(state, os.path.join(folder, WEIGHTS))
+
+
+def renamed(key):
+    """key as diffusers >= 0.15 names it."""
+    if ".attentions." not in key:
+        return key
+    for new, old in RENAMED_ATTENTION.items():
+        key = key.replace("." + old, "." + new)
+    return key
+
+
 def check_config(path, want):
     """Checks a published config.json against the architecture defined here."""
     if not os.path.exists(path):
@@ -423,8 +446,12 @@ def main():
         unet, vq = UNet2DModel(**ucfg), VQModel(**vcfg)
         common.randomize_(unet, seed=3)
         common.randomize_(vq, seed=4)
-        unet = common.roundtrip_state_dict(unet, lambda: UNet2DModel(**ucfg))
-        vq = common.roundtrip_state_dict(vq, lambda: VQModel(**vcfg))
+        with tempfile.TemporaryDirectory() as snap:
+            # The UNet is saved with the published key names, the VQ model
+            # with those of diffusers >= 0.15, so that both load paths run.
+            save_diffusers(unet.state_dict(), os.path.join(snap, "unet"))
+            save_diffusers({renamed(k): v for k, v in vq.state_dict().items()}, os.path.join(snap, "vqvae"))
+            unet, vq = load_snapshot(snap, ucfg, vcfg)
         provs = {k: common.tiny_provenance("models/export/ldm_sr.py") for k in ("unet", "vqvae")}
         name = args.name or "ldm-sr-tiny"
     else:
@@ -439,14 +466,13 @@ def main():
             "layers_per_block": 2})
         provs = {}
         for part in ("unet", "vqvae"):
-            path = os.path.join(args.snapshot, part, "diffusion_pytorch_model.bin")
+            path = os.path.join(args.snapshot, part, WEIGHTS)
             record = common.checkpoint_record(__file__, part)
             digest = common.verify_checkpoint(path, record)
             provs[part] = common.provenance(record, digest, record["licence"], {
                 "data": "OpenImages, 4x super-resolution with bicubic/BSR degradations",
                 "notes": "Rombach et al. 2022, 'High-Resolution Image Synthesis with Latent Diffusion Models'"})
-        unet = load_diffusers(UNet2DModel(**ucfg), os.path.join(args.snapshot, "unet", "diffusion_pytorch_model.bin"))
-        vq = load_diffusers(VQModel(**vcfg), os.path.join(args.snapshot, "vqvae", "diffusion_pytorch_model.bin"))
+        unet, vq = load_snapshot(args.snapshot, ucfg, vcfg)
         name = args.name or "ldm-sr4-openimages"
 
     c, f = vcfg["latent_channels"], vq.factor
