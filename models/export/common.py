@@ -22,8 +22,6 @@ PROTOBUF_LIMIT = 2**31 - 1
 
 LINEAR_SCHEDULE = {"type": "linear", "beta_start": 0.0001, "beta_end": 0.02, "T": 1000}
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
 
 def file_digest(path, algorithm):
     h = hashlib.new(algorithm)
