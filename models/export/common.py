@@ -1,0 +1,193 @@
+"""Helpers shared by the export scripts.
+
+Checkpoint records and hashes, strict state-dict loading, float16 weight
+storage, ONNX export, model.json manifests (the schema of package models) and
+PyTorch reference outputs for the Go tests.
+"""
+import hashlib
+import json
+import os
+import tempfile
+
+import numpy as np
+import onnx
+import torch
+import torch.nn as nn
+import torch.nn.utils.parametrize as parametrize
+
+OPSET = 17  # the highest opset onnx 1.12 knows
+# An ONNX file is a single protobuf message, and package models loads it as
+# one (no external data), so it must stay below protobuf's 2 GiB limit.
+PROTOBUF_LIMIT = 2**31 - 1
+
+LINEAR_SCHEDULE = {"type": "linear", "beta_start": 0.0001, "beta_end": 0.02, "T": 1000}
+
+
+def file_digest(path, algorithm):
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def checkpoint_record(script, name):
+    """The record of checkpoint `name` in the JSON file next to `script`."""
+    path = os.path.splitext(script)[0] + ".json"
+    with open(path) as f:
+        records = json.load(f)["checkpoints"]
+    if name not in records:
+        raise SystemExit(f"{path} has no checkpoint {name!r}; known: {', '.join(sorted(records))}")
+    return dict(records[name], json_path=path)
+
+
+def verify_checkpoint(path, record):
+    """Checks the file against the hashes its record gives and returns its sha256.
+
+    A hash that is not recorded yet (null) is not checked; the computed one is
+    printed so that it can be filled in.
+    """
+    digest = file_digest(path, "sha256")
+    want = record.get("sha256")
+    if want:
+        if digest != want:
+            raise SystemExit(f"{path}: sha256 {digest} differs from {want} recorded in {record['json_path']}; "
+                             "the file is corrupt, truncated or not the published checkpoint")
+        print(f"{path}: sha256 {digest} matches the record")
+    else:
+        note = ""
+        third = record.get("sha256_third_party")
+        if third:
+            same = "matches" if third["value"] == digest else "DIFFERS from"
+            note = f"; it {same} the third-party value {third['value']} ({third['source']})"
+        print(f"{path}: sha256 {digest}; no sha256 is recorded in {record['json_path']}, fill it in{note}")
+    if record.get("md5"):
+        md5 = file_digest(path, "md5")
+        if md5 != record["md5"]:
+            raise SystemExit(f"{path}: md5 {md5} differs from the published {record['md5']}")
+        print(f"{path}: md5 {md5} matches the published value")
+    return digest
+
+
+def load_state_dict(module, path):
+    """Loads a plain state dict file into module with strict=True."""
+    state = torch.load(path, map_location="cpu")
+    module.load_state_dict(state, strict=True)
+    return module
+
+
+def randomize_(model, seed):
+    """Gives every parameter random values, zero-initialised ones included, so
+    that a random-weight test exercises every layer: weights N(0, 1/fan_in),
+    biases N(0, 0.1^2), normalisation scales 1 + N(0, 0.1^2)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() > 1:
+                fan_in = p[0].numel()
+                p.copy_(torch.randn(p.shape, generator=g) / fan_in ** 0.5)
+            elif name.endswith("weight"):
+                p.copy_(1 + 0.1 * torch.randn(p.shape, generator=g))
+            else:
+                p.copy_(0.1 * torch.randn(p.shape, generator=g))
+
+
+def roundtrip_state_dict(model, make_model):
+    """Saves model's weights, then loads them into a fresh make_model() the
+    way a published checkpoint is loaded (file, torch.load, strict=True)."""
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "random_tiny.pt")
+        torch.save(model.state_dict(), path)
+        return load_state_dict(make_model(), path).eval()
+
+
+class _Float16Storage(nn.Module):
+    def forward(self, w):
+        return w.float()
+
+    def right_inverse(self, w):
+        # A sequence: torch 1.13 refuses a dtype change for a single tensor.
+        return (w.half(),)
+
+
+def store_float16(modules):
+    """Keeps the weights and biases of modules as float16 tensors, cast to
+    float32 where they are used: the ONNX file stores float16 initialisers
+    feeding Cast nodes, half the size, and still runs on ONNX Runtime's CPU
+    kernels, which compute in float32. Export such a model with
+    fold_constants=False, or the Casts are folded back into float32."""
+    for m in modules:
+        for pname in ("weight", "bias"):
+            if getattr(m, pname, None) is not None:
+                parametrize.register_parametrization(m, pname, _Float16Storage())
+
+
+def param_bytes(model):
+    return sum(p.numel() * p.element_size() for p in model.parameters())
+
+
+def export_onnx(model, args, path, input_names, output_names, dynamic_axes, fold_constants=True):
+    """Exports model to a self-contained ONNX file at path and checks it."""
+    if param_bytes(model) > PROTOBUF_LIMIT:
+        raise SystemExit(f"the weights take {param_bytes(model) / 2**30:.2f} GiB, over the 2 GiB an ONNX file can hold "
+                         "without external data, which package models does not load; use --fp16")
+    with torch.no_grad():
+        torch.onnx.export(model, args, path, opset_version=OPSET, input_names=input_names,
+                          output_names=output_names, dynamic_axes=dynamic_axes,
+                          do_constant_folding=fold_constants)
+    onnx.checker.check_model(path)
+    return os.path.getsize(path)
+
+
+def spec(name, dtype, shape):
+    return {"name": name, "dtype": dtype, "shape": shape}
+
+
+def write_model_json(out_dir, *, name, role, description, inputs, outputs, size_multiple, provenance,
+                     value_range=(-1, 1), schedule=None, learned_variance=False, onnx_file="model.onnx"):
+    """Writes out_dir/model.json in the schema of package models."""
+    manifest = {
+        "name": name,
+        "role": role,
+        "description": description,
+        "files": [{"path": onnx_file, "sha256": file_digest(os.path.join(out_dir, onnx_file), "sha256")}],
+        "inputs": inputs,
+        "outputs": outputs,
+        "size_multiple": size_multiple,
+        "value_range": list(value_range),
+        "provenance": provenance,
+    }
+    if schedule is not None:
+        manifest["schedule"] = schedule
+    if learned_variance:
+        manifest["learned_variance"] = True
+    with open(os.path.join(out_dir, "model.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+
+
+def save_reference(out_dir, **arrays):
+    """Writes out_dir/reference.npz: inputs and PyTorch's outputs, as float32
+    (the Go reader takes float32 and float64; time steps are stored as floats)."""
+    np.savez(os.path.join(out_dir, "reference.npz"),
+             **{k: v.detach().float().numpy().astype(np.float32) for k, v in arrays.items()})
+
+
+def provenance(record, checkpoint_sha256, licence, extra=None):
+    p = {
+        "source_url": record["url"],
+        "checkpoint": record["file"],
+        "checkpoint_sha256": checkpoint_sha256,
+        "licence": licence,
+    }
+    p.update(extra or {})
+    return p
+
+
+def tiny_provenance(script):
+    return {
+        "data": "none: random weights",
+        "notes": f"a tiny random-weight instance of the architecture, written by {script} --random-tiny "
+                 "to test the export path; its outputs mean nothing",
+        "licence": "same as restorelab",
+    }

@@ -1,0 +1,69 @@
+#!/bin/sh
+# test_exports.sh runs every export script in --random-tiny mode: a tiny
+# random-weight instance of each real architecture is saved, loaded back
+# through the checkpoint loading path (strict=True), exported to ONNX with
+# model.json, and run once in PyTorch for reference.npz.
+#
+#   models/export/test_exports.sh                          # into a temporary folder
+#   models/export/test_exports.sh models/testdata/export   # rewrite the Go test fixtures
+#
+# Into a temporary folder, the reference outputs are compared with the
+# committed fixtures, so that a change to a script that changes its output
+# shows. The Go test (go test ./models -run Exported) runs the committed
+# ONNX files with ONNX Runtime and compares them with reference.npz.
+set -eu
+
+PY=${PYTHON:-/usr/bin/python3}
+here=$(cd "$(dirname "$0")" && pwd)
+fixtures=$here/../testdata/export
+if [ $# -gt 0 ]; then
+	out=$1
+	mkdir -p "$out"
+else
+	out=$(mktemp -d)
+	trap 'rm -rf "$out"' EXIT
+fi
+
+# Two threads at most: the machines this runs on are shared.
+export OMP_NUM_THREADS=2
+run() {
+	"$PY" -W ignore "$@" >"$out/log" 2>&1 || {
+		cat "$out/log" >&2
+		exit 1
+	}
+	grep '^wrote' "$out/log"
+}
+run "$here/guided_diffusion.py" --random-tiny --out "$out/guided_diffusion"
+run "$here/guided_diffusion.py" --random-tiny --fp16 --out "$out/guided_diffusion_f16"
+run "$here/ddpm.py" --random-tiny --out "$out/ddpm"
+run "$here/ldm_sr.py" --random-tiny --out "$out/ldm_sr"
+rm "$out/log"
+
+"$PY" - "$out" "$fixtures" <<'EOF'
+import glob, os, sys
+import numpy as np
+
+out, fixtures = sys.argv[1:]
+total = 0
+for onnx in sorted(glob.glob(os.path.join(out, "**", "model.onnx"), recursive=True)):
+    size = os.path.getsize(onnx)
+    total += sum(os.path.getsize(os.path.join(os.path.dirname(onnx), f))
+                 for f in ("model.onnx", "model.json", "reference.npz"))
+    if size > 2 * 2**20:
+        sys.exit(f"{onnx}: {size} bytes, over the 2 MiB a test fixture may take")
+if total > 6 * 2**20:
+    sys.exit(f"the fixtures take {total} bytes, over 6 MiB")
+print(f"fixtures: {total} bytes in all")
+
+if os.path.realpath(out) != os.path.realpath(fixtures):
+    for ref in sorted(glob.glob(os.path.join(out, "**", "reference.npz"), recursive=True)):
+        rel = os.path.relpath(ref, out)
+        old = os.path.join(fixtures, rel)
+        if not os.path.exists(old):
+            sys.exit(f"{rel}: no committed fixture; write them with {sys.argv[0]} models/testdata/export")
+        a, b = np.load(ref), np.load(old)
+        for k in a.files:
+            if not np.allclose(a[k], b[k], rtol=1e-5, atol=1e-6):
+                sys.exit(f"{rel}: {k} differs from the committed fixture; rewrite the fixtures if the change is intended")
+    print("reference outputs match the committed fixtures")
+EOF

@@ -1,0 +1,308 @@
+#!/usr/bin/python3
+"""Train the small SR latent diffusion model (SRLDM) in two stages.
+
+Stage ae: the KL-f4 autoencoder (nets.AutoencoderKL) on random crops of the
+training images, L1 reconstruction loss plus a KL term weighted as latent
+diffusion's first stage does (1e-6, relative to the per-pixel sum).
+
+Stage unet: the conditional latent UNet (nets.CondUNet) on the frozen
+autoencoder's latents. The latents of every whole training image, and its
+bicubic x4 downsampling (restorelab's sr4 operator), are computed once and
+cached in the run folder; training takes random aligned crops of both,
+scales the latents to unit variance, and learns eps from
+concat(z_t, low-res image) under the scaled_linear schedule of latent
+diffusion's SR model. Half of the low-res crops get Gaussian noise of a
+random level up to --lr-noise (default from the config), for noisy SR.
+
+Both stages are resumable (--resume), stop cleanly and save when the
+--minutes budget (total over sessions) is spent or on SIGINT/SIGTERM, and
+write checkpoints atomically. Examples:
+
+    /usr/bin/python3 models/train/ldm/train_ldm.py --stage ae --config cpu --minutes 30
+    /usr/bin/python3 models/train/ldm/train_ldm.py --stage unet --config cpu --minutes 60
+"""
+import argparse
+import copy
+import json
+import os
+import signal
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, ".."))
+from nets import AutoencoderKL, CondUNet, bicubic_down  # noqa: E402
+from train import DATA_FOLDERS, DATA_ROOT, CropSampler, hardware_string, save_checkpoint  # noqa: E402
+
+RUNS = os.path.join(HERE, "..", "runs")
+# Latent diffusion's SR schedule ("linear" in its code): betas are the
+# squares of a linear ramp from sqrt(0.0015) to sqrt(0.0155).
+SCHEDULE = {"type": "scaled_linear", "beta_start": 0.0015, "beta_end": 0.0155, "T": 1000}
+FACTOR = 4  # the SR factor, equal to the autoencoder's downsampling factor
+
+CONFIGS = {
+    # Sized for about 1.5 hours on 2 shared CPU cores in all (see README.md).
+    "cpu": {
+        "ae": dict(channels=(32, 64, 64), num_res_blocks=1, z_channels=3, groups=8,
+                   crop=64, batch=16, lr=4e-4, warmup=100, kl_weight=1e-6, threads=2),
+        "unet": dict(channels=(64, 128, 128), num_res_blocks=1, heads=4, groups=8,
+                     crop=32, batch=32, lr=2e-4, warmup=100, ema_decay=0.995, lr_noise=0.1, threads=2),
+    },
+    # For a GPU: LDM-sized networks (the UNet has the widths of CompVis'
+    # SR model); too large to bundle.
+    "gpu": {
+        "ae": dict(channels=(128, 256, 512), num_res_blocks=2, z_channels=3, groups=32,
+                   crop=256, batch=16, lr=1e-4, warmup=1000, kl_weight=1e-6, threads=8),
+        "unet": dict(channels=(160, 320, 320, 640), num_res_blocks=2, heads=20, groups=32,
+                     crop=64, batch=64, lr=1e-4, warmup=1000, ema_decay=0.9999, lr_noise=0.1, threads=8),
+    },
+}
+
+
+def build_ae(cfg):
+    return AutoencoderKL(cfg["channels"], cfg["num_res_blocks"], cfg["z_channels"], cfg["groups"])
+
+
+def build_unet(cfg, z_channels):
+    return CondUNet(cfg["channels"], cfg["num_res_blocks"], cfg["heads"], cfg["groups"], z_channels=z_channels)
+
+
+def frozen_ae(config, state):
+    ae = build_ae(config)
+    ae.load_state_dict(state)
+    return ae.eval().requires_grad_(False)
+
+
+@torch.no_grad()
+def encode_images(ae, images, device, log):
+    """Latent means and x4 bicubic downsamplings of whole images (uint8 HWC),
+    trimmed to multiples of FACTOR."""
+    zs, lrs = [], []
+    t0 = time.time()
+    for i, img in enumerate(images):
+        h, w = img.shape[0] // FACTOR * FACTOR, img.shape[1] // FACTOR * FACTOR
+        x = torch.from_numpy(np.array(img[:h, :w])).permute(2, 0, 1)[None].float() / 127.5 - 1
+        zs.append(ae.encoder(x.to(device))[0][0].cpu())
+        lrs.append(bicubic_down(x, FACTOR)[0])
+        if (i + 1) % 100 == 0:
+            log(f"encoded {i + 1}/{len(images)} images in {time.time() - t0:.0f}s")
+    return zs, lrs
+
+
+class LatentCropSampler:
+    """Aligned random crops of latents and low-res images."""
+
+    def __init__(self, zs, lrs, crop, rng):
+        keep = [i for i, z in enumerate(zs) if min(z.shape[1:]) >= crop]
+        self.zs, self.lrs = [zs[i] for i in keep], [lrs[i] for i in keep]
+        self.crop, self.rng = crop, rng
+
+    def batch(self, n):
+        c = self.crop
+        z, lr = [], []
+        for i in self.rng.integers(len(self.zs), size=n):
+            y = self.rng.integers(self.zs[i].shape[1] - c + 1)
+            x = self.rng.integers(self.zs[i].shape[2] - c + 1)
+            z.append(self.zs[i][:, y:y + c, x:x + c])
+            lr.append(self.lrs[i][:, y:y + c, x:x + c])
+        return torch.stack(z), torch.stack(lr)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--stage", choices=("ae", "unet"), required=True)
+    ap.add_argument("--config", choices=sorted(CONFIGS), default="cpu")
+    ap.add_argument("--name", help="run name (default: ldm-<stage>-<config>)")
+    ap.add_argument("--ae-run", help="stage unet: the autoencoder's run folder (default: runs/ldm-ae-<config>)")
+    ap.add_argument("--data", default=DATA_ROOT, help="folder holding " + ", ".join(DATA_FOLDERS))
+    ap.add_argument("--max-images", type=int, default=0, help="use only the first N images (quick checks)")
+    ap.add_argument("--minutes", type=float, required=True,
+                    help="total training wall-clock budget of the run, counting earlier sessions")
+    ap.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    ap.add_argument("--threads", type=int, help="torch CPU threads (default from config)")
+    ap.add_argument("--save-minutes", type=float, default=5.0, help="checkpoint interval")
+    ap.add_argument("--first-save-minutes", type=float, default=2.0)
+    ap.add_argument("--log-every", type=int, default=10, help="steps between log lines")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    args = ap.parse_args()
+
+    name = args.name or f"ldm-{args.stage}-{args.config}"
+    run_dir = os.path.join(RUNS, name)
+    os.makedirs(run_dir, exist_ok=True)
+    ckpt_path = os.path.join(run_dir, "checkpoint.pt")
+    log_file = open(os.path.join(run_dir, "train.log"), "a", buffering=1)
+
+    def log(msg):
+        line = time.strftime("%Y-%m-%d %H:%M:%S ") + msg
+        print(line, flush=True)
+        log_file.write(line + "\n")
+
+    ckpt = None
+    if args.resume:
+        if not os.path.exists(ckpt_path):
+            raise SystemExit(f"--resume: no checkpoint at {ckpt_path}")
+        ckpt = torch.load(ckpt_path, map_location="cpu")
+        cfg = ckpt["config"]  # the architecture must match the checkpoint
+    else:
+        if os.path.exists(ckpt_path):
+            raise SystemExit(f"{ckpt_path} exists; use --resume or another --name")
+        cfg = dict(CONFIGS[args.config][args.stage], config=args.config, stage=args.stage)
+        if args.stage == "unet":
+            cfg["ae_run"] = os.path.abspath(args.ae_run or os.path.join(RUNS, f"ldm-ae-{args.config}"))
+    torch.set_num_threads(args.threads or cfg["threads"])
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    rng = np.random.default_rng(args.seed)
+    torch.manual_seed(args.seed)
+
+    t0 = time.time()
+    images = CropSampler(args.data, DATA_FOLDERS, cfg["crop"] * (FACTOR if args.stage == "unet" else 1), rng)
+    if args.max_images:
+        images.images = images.images[:args.max_images]
+    log(f"run {run_dir}: {json.dumps(cfg)}; {len(images.images)} images {images.counts} "
+        f"loaded in {time.time() - t0:.1f}s")
+
+    extra = {}  # stage-specific state saved with the checkpoint
+    if args.stage == "ae":
+        model = build_ae(cfg).to(device)
+        ema = None
+        sampler = images
+
+        def step_loss():
+            x = sampler.batch(cfg["batch"]).to(device)
+            rec, kl = model(x)
+            l1 = (rec - x).abs().mean()
+            psnr = 10 * np.log10(4 / max(F.mse_loss(rec, x).item(), 1e-10))  # on the [0, 1] scale
+            return l1 + cfg["kl_weight"] * kl.mean() / x[0].numel(), x.shape[0], f" psnr {psnr:.2f}"
+    else:
+        # The autoencoder is copied into this run's checkpoint, so that the
+        # exported encoder and decoder are the ones the UNet was trained with.
+        if ckpt is not None:
+            ae_cfg, ae_state, ae_step = ckpt["ae_config"], ckpt["ae_model"], ckpt["ae_step"]
+        else:
+            ae_ckpt = torch.load(os.path.join(cfg["ae_run"], "checkpoint.pt"), map_location="cpu")
+            ae_cfg, ae_state, ae_step = ae_ckpt["config"], ae_ckpt["model"], ae_ckpt["step"]
+        ae = frozen_ae(ae_cfg, ae_state).to(device)
+        cache = os.path.join(run_dir, "latents.pt")
+        cached = torch.load(cache) if os.path.exists(cache) else None
+        if cached is not None and cached["ae_step"] == ae_step:
+            zs, lrs, scale = cached["z"], cached["lr"], cached["scale"]
+        else:
+            t1 = time.time()
+            imgs = [full for full, _ in images.images] + [half for _, half in images.images if half is not None]
+            zs, lrs = encode_images(ae, imgs, device, log)
+            # Unit-variance latents suit the noise schedule; the exported
+            # encoder and decoder apply this scale, so the Go side sees it.
+            scale = 1.0 / torch.cat([z.flatten() for z in zs]).std().item()
+            torch.save({"z": zs, "lr": lrs, "scale": scale, "ae_step": ae_step}, cache + ".tmp")
+            os.replace(cache + ".tmp", cache)
+            log(f"latents of {len(zs)} images computed in {time.time() - t1:.0f}s; scale {scale:.4f}")
+        extra.update(latent_scale=scale, ae_config=ae_cfg, ae_model=ae_state, ae_step=ae_step)
+        sampler = LatentCropSampler(zs, lrs, cfg["crop"], rng)
+        model = build_unet(cfg, ae_cfg["z_channels"]).to(device)
+        ema = copy.deepcopy(model).eval().requires_grad_(False)
+        betas = torch.linspace(SCHEDULE["beta_start"] ** 0.5, SCHEDULE["beta_end"] ** 0.5, SCHEDULE["T"],
+                               dtype=torch.float64) ** 2
+        alpha_bar = torch.cumprod(1.0 - betas, 0).float().to(device)
+
+        def step_loss():
+            z0, lr = sampler.batch(cfg["batch"])
+            z0, lr = (z0 * scale).to(device), lr.to(device)
+            noisy = torch.rand(lr.shape[0], 1, 1, 1, device=device) < 0.5
+            sigma = 2 * cfg["lr_noise"] * torch.rand(lr.shape[0], 1, 1, 1, device=device)  # [-1, 1] scale
+            lr = lr + noisy * sigma * torch.randn_like(lr)
+            t = torch.randint(0, SCHEDULE["T"], (z0.shape[0],), device=device)
+            eps = torch.randn_like(z0)
+            ab = alpha_bar[t][:, None, None, None]
+            zt = ab.sqrt() * z0 + (1 - ab).sqrt() * eps
+            return F.mse_loss(model(torch.cat([zt, lr], dim=1), t), eps), z0.shape[0], ""
+
+    opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"])
+    n_params = sum(p.numel() for p in model.parameters())
+    step, elapsed, history, hardware, loss_ema = 0, 0.0, [], [], None
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+        if ema is not None:
+            ema.load_state_dict(ckpt["ema"])
+        opt.load_state_dict(ckpt["optimizer"])
+        step, elapsed, history = ckpt["step"], ckpt["elapsed_s"], ckpt["loss_history"]
+        hardware, loss_ema = ckpt["hardware"], ckpt["loss_ema"]
+        rng.bit_generator.state = ckpt["numpy_rng"]
+        torch.set_rng_state(ckpt["torch_rng"])
+    hw = hardware_string(device)
+    if hw not in hardware:
+        hardware.append(hw)
+    log(f"stage {args.stage}: {n_params} params; device {device} ({hw}); start step {step}, "
+        f"elapsed {elapsed / 60:.1f} min")
+
+    def state():
+        s = {"config": cfg, "model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
+             "elapsed_s": elapsed, "loss_ema": loss_ema, "loss_history": history,
+             "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "hardware": hardware,
+             "params": n_params, "data": {"root": args.data, "folders": images.counts,
+                                          "images": len(images.images)}}
+        if ema is not None:
+            s["ema"] = ema.state_dict()
+            s["schedule"] = SCHEDULE
+        return dict(s, **extra)
+
+    stop = {"signal": None}
+
+    def on_signal(signum, _frame):
+        stop["signal"] = signum
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    budget = args.minutes * 60.0
+    session_start, elapsed_at_start = time.time(), elapsed
+    next_save = elapsed + (args.first_save_minutes if step == 0 else args.save_minutes) * 60.0
+    win_t, win_crops = time.time(), 0
+    model.train()
+    while True:
+        elapsed = elapsed_at_start + (time.time() - session_start)
+        if stop["signal"] is not None or elapsed >= budget:
+            break
+        loss, n, info = step_loss()
+        lr = cfg["lr"] * min(1.0, (step + 1) / cfg["warmup"])
+        for g in opt.param_groups:
+            g["lr"] = lr
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        if ema is not None:
+            # The decay warms up so the average is not dominated by the random init.
+            decay = min(cfg["ema_decay"], (1 + step) / (10 + step))
+            with torch.no_grad():
+                for pe, pm in zip(ema.parameters(), model.parameters()):
+                    pe.lerp_(pm, 1 - decay)
+
+        lv = loss.item()
+        loss_ema = lv if loss_ema is None else 0.98 * loss_ema + 0.02 * lv
+        win_crops += n
+        if step % args.log_every == 0:
+            now = time.time()
+            rate = win_crops / (now - win_t)
+            win_t, win_crops = now, 0
+            history.append([step, round(elapsed, 1), loss_ema])
+            log(f"step {step} loss {lv:.4f} loss_ema {loss_ema:.4f}{info} lr {lr:.2e} "
+                f"{rate:.1f} crops/s elapsed {elapsed / 60:.1f} min")
+        if elapsed >= next_save:
+            save_checkpoint(ckpt_path, state())
+            log(f"checkpoint at step {step}")
+            next_save = elapsed + args.save_minutes * 60.0
+
+    save_checkpoint(ckpt_path, state())
+    why = f"signal {stop['signal']}" if stop["signal"] is not None else "budget reached"
+    log(f"stopped ({why}) at step {step}, elapsed {elapsed / 60:.1f} min, loss_ema {loss_ema}; saved {ckpt_path}")
+
+
+if __name__ == "__main__":
+    main()
