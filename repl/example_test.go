@@ -37,17 +37,17 @@ func Example() {
 	// > start
 	// ddrm sr4: 3x64x64 -> 3x256x256, 4 steps, model gaussian, eta 0.85, eta_b 1, sigma_y 0, seed 0
 	// > step 2
-	// step 2/4  t 500 -> 250  PSNR 20.67 dB  SSIM 0.4336  |Hx0-y| 0.08266
+	// step 2/4  t 500 -> 250  PSNR 20.94 dB  SSIM 0.4378  |Hx0-y| 0.07938
 	// > back
-	// back at step 1/4  PSNR 16.82 dB  SSIM 0.3878  |Hx0-y| 0.1382
+	// back at step 1/4  PSNR 17.12 dB  SSIM 0.3904  |Hx0-y| 0.1331
 	// > run
-	// step 4/4  t 0 -> -1  PSNR 27.44 dB  SSIM 0.6207  |Hx0-y| 0.001017
-	// done: result PSNR 27.44 dB  SSIM 0.6207  |Hx0-y| 0.001141
+	// step 4/4  t 0 -> -1  PSNR 27.38 dB  SSIM 0.6208  |Hx0-y| 0.001021
+	// done: result PSNR 27.38 dB  SSIM 0.6208  |Hx0-y| 0.001122
 	// > metrics
 	//   step     t t_next      sigma     PSNR    SSIM    |Hx0-y|
-	//      1   750    500      17.38    16.82  0.3878     0.1382
-	//      2   500    250      3.443    20.67  0.4336    0.08266
-	//      3   250      0      0.958    23.70  0.4783    0.04558
-	//      4     0     -1       0.01    27.44  0.6207   0.001017
-	// result: PSNR 27.44 dB  SSIM 0.6207  |Hx0-y| 0.001141
+	//      1   750    500      17.38    17.12  0.3904     0.1331
+	//      2   500    250      3.443    20.94  0.4378    0.07938
+	//      3   250      0      0.958    23.66  0.4779    0.04595
+	//      4     0     -1       0.01    27.38  0.6208   0.001021
+	// result: PSNR 27.38 dB  SSIM 0.6208  |Hx0-y| 0.001122
 }
