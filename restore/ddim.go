@@ -221,13 +221,7 @@ func (d *DDIM) State() *Tensor { return d.x.Clone() }
 
 // SetState implements Sampler.
 func (d *DDIM) SetState(index int, x *Tensor) error {
-	if index < 0 || index > len(d.seq) {
-		return fmt.Errorf("step %d is out of range; use 0..%d", index, len(d.seq))
-	}
-	if x.N != d.x.N || x.Shape != d.x.Shape {
-		return fmt.Errorf("state of shape %dx%v does not match the run's %dx%v", x.N, x.Shape, d.x.N, d.x.Shape)
-	}
-	if err := checkFinite(x.Data, "the new state"); err != nil {
+	if err := checkNewState(index, len(d.seq), x, d.x); err != nil {
 		return err
 	}
 	d.x, d.index, d.lastX0 = x.Clone(), index, nil

@@ -3,6 +3,7 @@ package restore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 )
 
@@ -143,4 +144,16 @@ func checkFinite(v []float32, what string) error {
 		}
 	}
 	return nil
+}
+
+// checkNewState validates a SetState call on a run of steps steps whose
+// current sample is cur.
+func checkNewState(index, steps int, x, cur *Tensor) error {
+	if index < 0 || index > steps {
+		return fmt.Errorf("step %d is out of range; use 0..%d", index, steps)
+	}
+	if x.N != cur.N || x.Shape != cur.Shape {
+		return fmt.Errorf("state of shape %dx%v does not match the run's %dx%v", x.N, x.Shape, cur.N, cur.Shape)
+	}
+	return checkFinite(x.Data, "the new state")
 }
