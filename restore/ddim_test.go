@@ -211,42 +211,7 @@ func newDDIMTestRun(t *testing.T, seed uint64) *DDIM {
 }
 
 func TestDDIMDeterministicAndReplayable(t *testing.T) {
-	ctx := context.Background()
-	a, err := Run(ctx, newDDIMTestRun(t, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := Run(ctx, newDDIMTestRun(t, 1))
-	c, _ := Run(ctx, newDDIMTestRun(t, 2))
-	if !equalBits(a.Data, b.Data) {
-		t.Error("same seed gave different results")
-	}
-	if equalBits(a.Data, c.Data) {
-		t.Error("different seeds gave the same result")
-	}
-	d := newDDIMTestRun(t, 1)
-	if _, err := d.Result(); err == nil {
-		t.Error("result before the first step")
-	}
-	var saved *Tensor
-	if _, err := Run(ctx, d, func(info *StepInfo) error {
-		if info.Index == 6 {
-			saved = info.XNext.Clone()
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.SetState(7, saved); err != nil {
-		t.Fatal(err)
-	}
-	replay, _ := Run(ctx, d)
-	if !equalBits(a.Data, replay.Data) {
-		t.Error("replaying from a saved state changed the result")
-	}
-	if _, err := d.Step(ctx); err == nil || !strings.Contains(err.Error(), "done") {
-		t.Errorf("step after the end: %v", err)
-	}
+	checkDeterministicAndReplayable(t, func(seed uint64) Sampler { return newDDIMTestRun(t, seed) }, 6)
 }
 
 func TestDDIMRejectsBadInput(t *testing.T) {

@@ -187,39 +187,51 @@ func newTestRun(t *testing.T, seed uint64) *DDRM {
 	return d
 }
 
-func TestDDRMDeterministicAndReplayable(t *testing.T) {
+// checkDeterministicAndReplayable runs a sampler made by newRun: the same
+// seed must give bit-identical results, another seed others, and going back
+// to the state after step saveAt and running on must give the same result.
+func checkDeterministicAndReplayable(t *testing.T, newRun func(seed uint64) Sampler, saveAt int) {
+	t.Helper()
 	ctx := context.Background()
-	a, err := Run(ctx, newTestRun(t, 1))
+	a, err := Run(ctx, newRun(1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := Run(ctx, newTestRun(t, 1))
-	c, _ := Run(ctx, newTestRun(t, 2))
+	b, _ := Run(ctx, newRun(1))
+	c, _ := Run(ctx, newRun(2))
 	if !equalBits(a.Data, b.Data) {
 		t.Error("same seed gave different results")
 	}
 	if equalBits(a.Data, c.Data) {
 		t.Error("different seeds gave the same result")
 	}
-
-	d := newTestRun(t, 1)
+	d := newRun(1)
+	if _, err := d.Result(); err == nil {
+		t.Error("result before the first step")
+	}
 	var saved *Tensor
-	_, err = Run(ctx, d, func(info *StepInfo) error {
-		if info.Index == 4 {
+	if _, err := Run(ctx, d, func(info *StepInfo) error {
+		if info.Index == saveAt {
 			saved = info.XNext.Clone()
 		}
 		return nil
-	})
-	if err != nil {
+	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.SetState(5, saved); err != nil {
+	if err := d.SetState(saveAt+1, saved); err != nil {
 		t.Fatal(err)
 	}
 	replay, _ := Run(ctx, d)
 	if !equalBits(a.Data, replay.Data) {
 		t.Error("replaying from a saved state changed the result")
 	}
+	if _, err := d.Step(ctx); err == nil || !strings.Contains(err.Error(), "done") {
+		t.Errorf("step after the end: %v", err)
+	}
+}
+
+func TestDDRMDeterministicAndReplayable(t *testing.T) {
+	checkDeterministicAndReplayable(t, func(seed uint64) Sampler { return newTestRun(t, seed) }, 4)
 }
 
 func equalBits(a, b []float32) bool {
