@@ -2,14 +2,9 @@ package models
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
-
-	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/restorelab/restorelab/restore"
 )
@@ -95,136 +90,128 @@ func TestExportedPriors(t *testing.T) {
 	}
 }
 
-// TestExportedLDM runs the three parts of the latent-diffusion
-// super-resolution export with plain ONNX Runtime sessions, as package
-// models has no latent-diffusion pipeline yet. The encoder and decoder are
-// also inspected against their roles' contracts. The UNet is not: it takes
-// concat(z_t, low-res image), 6 channels, and returns eps of the latent's 3,
-// while the ldm-unet contract wants as many output channels as input ones
-// (or twice as many); its manifest is checked against the ONNX file only.
+// TestExportedLDM opens the latent-diffusion super-resolution export, an
+// ldm-sr bundle, as 'restore --ldm-model DIR' does (Inspect, then OpenLDM),
+// compares each part with PyTorch on its reference input, and runs the
+// bundle end to end through LDMSR and DDRM-LDM on a 16x16 low-resolution
+// image.
 func TestExportedLDM(t *testing.T) {
 	needRuntime(t)
-	parts := []struct {
-		name    string
-		inputs  []string
-		output  string
-		inspect bool
-		scale   int // output height and width over the first input's
-	}{
-		{"encoder", []string{"image"}, "z", true, 0},
-		{"decoder", []string{"z"}, "image", true, 4},
-		{"unet", []string{"x", "t"}, "eps", false, 1},
+	dir := exportFixture("ldm_sr")
+	r, err := Inspect(dir, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, p := range parts {
-		t.Run(p.name, func(t *testing.T) {
-			dir := exportFixture(filepath.Join("ldm_sr", p.name))
-			if p.inspect {
-				r, err := Inspect(dir, Options{Threads: 1})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !r.OK() {
-					t.Fatalf("Inspect: %s", r)
-				}
-			}
-			data := checkDeclared(t, dir)
-			ref := readReference(t, dir)
-			got, shape := runGraph(t, data, p.inputs, p.output, ref)
-			want := ref[p.output]
-			if fmt.Sprint(shape) != fmt.Sprint(want.Shape) {
-				t.Fatalf("output %s has shape %v; PyTorch gave %v", p.output, shape, want.Shape)
-			}
-			if in := ref[p.inputs[0]].Shape; p.scale > 0 && (shape[2] != p.scale*in[2] || shape[3] != p.scale*in[3]) {
-				t.Fatalf("output %v is not %d times the input %v in height and width", shape, p.scale, in)
-			}
-			compareOutput(t, got, want.Data)
-		})
+	if !r.OK() || r.Role != RoleLDMSR {
+		t.Fatalf("Inspect: %s", r)
 	}
-}
+	l, err := OpenLDM(dir, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	info, ae := l.UNet.Info(), l.Autoencoder
+	if s := info.Schedule; info.Channels != 3 || info.CondChannels != 3 || s.Kind != restore.ScaledLinear || s.T != 1000 || info.SizeMultiple != 8 {
+		t.Errorf("UNet info %+v", info)
+	}
+	if ae.Factor() != 4 || ae.LatentChannels() != 3 || l.Manifest.SizeMultiple != 32 {
+		t.Errorf("factor %d, latent channels %d, size multiple %d", ae.Factor(), ae.LatentChannels(), l.Manifest.SizeMultiple)
+	}
+	ctx := context.Background()
 
-// checkDeclared reads a model folder's ONNX file, checks its hash, and
-// checks the inputs and outputs model.json declares against the file. It
-// returns the ONNX data.
-func checkDeclared(t *testing.T, dir string) []byte {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(dir, ManifestFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m Manifest
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
-	}
-	f := m.onnxFile()
-	data, err := os.ReadFile(filepath.Join(dir, f.Path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := sha256Hex(data); got != f.SHA256 {
-		t.Fatalf("%s has sha256 %s; model.json says %s", f.Path, got, f.SHA256)
-	}
-	ins, outs, err := graphIO(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p := append(compareSpecs("input", m.Inputs, ins), compareSpecs("output", m.Outputs, outs)...); len(p) > 0 {
-		t.Fatalf("model.json does not match the ONNX file: %v", p)
-	}
-	return data
-}
-
-// runGraph runs an ONNX graph on reference inputs (float32, and int64 for
-// t) and returns its float32 output and that output's shape.
-func runGraph(t *testing.T, data []byte, inputs []string, output string, ref map[string]restore.NPZArray) ([]float32, []int) {
-	t.Helper()
-	so, err := sessionOptions(Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer so.Destroy()
-	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(data, inputs, []string{output}, so)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Destroy()
-	var values []ort.Value
-	for _, name := range inputs {
-		a, ok := ref[name]
-		if !ok {
-			t.Fatalf("reference.npz has no %s", name)
+	t.Run("unet", func(t *testing.T) {
+		ref := readReference(t, filepath.Join(dir, "unet"))
+		steps := make([]int, len(ref["t"].Data))
+		for i, s := range ref["t"].Data {
+			steps[i] = int(s)
 		}
-		shape := make([]int64, len(a.Shape))
-		for i, s := range a.Shape {
-			shape[i] = int64(s)
-		}
-		var v ort.Value
-		if name == "t" {
-			steps := make([]int64, len(a.Data))
-			for i, s := range a.Data {
-				steps[i] = int64(s)
-			}
-			v, err = ort.NewTensor(ort.NewShape(shape...), steps)
-		} else {
-			v, err = ort.NewTensor(ort.NewShape(shape...), a.Data)
-		}
+		eps, err := l.UNet.PredictEps(ctx, refTensor(t, ref["x"]), steps)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer v.Destroy()
-		values = append(values, v)
+		checkAgainst(t, eps, ref["eps"])
+	})
+	t.Run("encoder", func(t *testing.T) {
+		ref := readReference(t, filepath.Join(dir, "encoder"))
+		z, err := ae.Encode(ctx, refTensor(t, ref["image"]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkAgainst(t, z, ref["z"])
+	})
+	t.Run("decoder", func(t *testing.T) {
+		ref := readReference(t, filepath.Join(dir, "decoder"))
+		img, err := ae.Decode(ctx, refTensor(t, ref["z"]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkAgainst(t, img, ref["image"])
+	})
+
+	t.Run("pipeline", func(t *testing.T) {
+		x := catCrop(t) // 64x64
+		task, _ := restore.LookupTask("sr4")
+		op, err := task.Operator(x.Shape, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, _ := restore.Degrade(op, x, 0, 1)
+		low, err := restore.LowResInput(task, op, y, ae.Factor())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if low.Shape != (restore.Shape{C: 3, H: 16, W: 16}) {
+			t.Fatalf("low-resolution input of shape %v", low.Shape)
+		}
+		ldm, err := restore.NewLDMSR(l.UNet, ae, low, restore.DDIMConfig{Steps: 4, Eta: 1, Seed: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hcfg := restore.DefaultDDRMLDMConfig()
+		hcfg.Steps, hcfg.Seed = 4, 7
+		hybrid, err := restore.NewDDRMLDM(l.UNet, ae, low, op, y, hcfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []restore.Sampler{ldm, hybrid} {
+			out, err := restore.Run(ctx, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.N != 1 || out.Shape != x.Shape {
+				t.Fatalf("output %dx%v; want 1x%v", out.N, out.Shape, x.Shape)
+			}
+			lo, hi := math.Inf(1), math.Inf(-1)
+			for _, v := range out.Data {
+				if math.IsNaN(float64(v)) || v < 0 || v > 1 {
+					t.Fatalf("output value %g outside [0, 1]", v)
+				}
+				lo, hi = min(lo, float64(v)), max(hi, float64(v))
+			}
+			if hi-lo < 1e-3 {
+				t.Errorf("output is flat: values in [%g, %g]", lo, hi)
+			}
+			t.Logf("%T: %v, values in [%.3f, %.3f], PSNR %.2f dB", s, out.Shape, lo, hi, restore.PSNR(out.Data, x.Data))
+		}
+	})
+}
+
+// refTensor is a reference array of rank 4 as a batch of images.
+func refTensor(t *testing.T, a restore.NPZArray) *restore.Tensor {
+	t.Helper()
+	if len(a.Shape) != 4 {
+		t.Fatalf("reference array of shape %v; want rank 4", a.Shape)
 	}
-	outs := []ort.Value{nil}
-	if err := sess.Run(values, outs); err != nil {
-		t.Fatal(err)
+	x := restore.NewTensor(a.Shape[0], restore.Shape{C: a.Shape[1], H: a.Shape[2], W: a.Shape[3]})
+	copy(x.Data, a.Data)
+	return x
+}
+
+// checkAgainst compares an output with PyTorch's, shape and values.
+func checkAgainst(t *testing.T, got *restore.Tensor, want restore.NPZArray) {
+	t.Helper()
+	if s := got.Shape; len(want.Shape) != 4 || want.Shape[0] != got.N || want.Shape[1] != s.C || want.Shape[2] != s.H || want.Shape[3] != s.W {
+		t.Fatalf("output %dx%v; PyTorch gave %v", got.N, s, want.Shape)
 	}
-	defer outs[0].Destroy()
-	out, ok := outs[0].(*ort.Tensor[float32])
-	if !ok {
-		t.Fatalf("output %s is not float32", output)
-	}
-	shape := make([]int, len(out.GetShape()))
-	for i, d := range out.GetShape() {
-		shape[i] = int(d)
-	}
-	return append([]float32(nil), out.GetData()...), shape
+	compareOutput(t, got.Data, want.Data)
 }

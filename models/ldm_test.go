@@ -413,6 +413,7 @@ func TestInspectBundle(t *testing.T) {
 }
 
 func TestListShowsBundles(t *testing.T) {
+	useBundled(t) // none, whatever models/bundled holds
 	user := t.TempDir()
 	t.Setenv(EnvModels, user)
 	if err := os.CopyFS(filepath.Join(user, "sr"), os.DirFS(fixture("ldm"))); err != nil {

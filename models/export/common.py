@@ -6,6 +6,7 @@ PyTorch reference outputs for the Go tests.
 """
 import hashlib
 import json
+import math
 import os
 import tempfile
 
@@ -144,8 +145,11 @@ def spec(name, dtype, shape):
 
 
 def write_model_json(out_dir, *, name, role, description, inputs, outputs, size_multiple, provenance,
-                     value_range=(-1, 1), schedule=None, learned_variance=False, onnx_file="model.onnx"):
-    """Writes out_dir/model.json in the schema of package models."""
+                     value_range=(-1, 1), schedule=None, learned_variance=False, cond_channels=0,
+                     onnx_file="model.onnx"):
+    """Writes out_dir/model.json in the schema of package models. cond_channels
+    is, for an ldm-unet, the number of conditioning channels its image input
+    has after the latent's."""
     manifest = {
         "name": name,
         "role": role,
@@ -161,8 +165,41 @@ def write_model_json(out_dir, *, name, role, description, inputs, outputs, size_
         manifest["schedule"] = schedule
     if learned_variance:
         manifest["learned_variance"] = True
-    with open(os.path.join(out_dir, "model.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
+    if cond_channels:
+        manifest["cond_channels"] = cond_channels
+    _dump_json(os.path.join(out_dir, "model.json"), manifest)
+
+
+# The part folders of an ldm-sr bundle, relative to the bundle's folder.
+LDM_PARTS = {"unet": "unet", "encoder": "encoder", "decoder": "decoder"}
+
+
+def write_ldm_bundle_json(out_dir, *, name, description, factor, unet_multiple, encoder_multiple, decoder_multiple,
+                          provenance):
+    """Writes out_dir/model.json of an ldm-sr bundle (package models'
+    OpenLDM): no files of its own, its parts in LDM_PARTS, each a model
+    folder with its own model.json, and the super-resolution factor (the
+    autoencoder's downsampling). size_multiple, which the output image's
+    sides must have, is the least one that suits all three parts: the UNet
+    and the decoder work at 1/factor of the output's size."""
+    size_multiple = math.lcm(factor * unet_multiple, encoder_multiple, factor * decoder_multiple)
+    manifest = {
+        "name": name,
+        "role": "ldm-sr",
+        "description": description,
+        "parts": dict(LDM_PARTS),
+        "factor": factor,
+        "size_multiple": size_multiple,
+        "value_range": [-1, 1],
+        "provenance": provenance,
+    }
+    _dump_json(os.path.join(out_dir, "model.json"), manifest)
+    return size_multiple
+
+
+def _dump_json(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=2)
         f.write("\n")
 
 

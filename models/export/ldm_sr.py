@@ -14,13 +14,24 @@ load with strict=True.
 
 reads REPO_DIR/unet/diffusion_pytorch_model.bin and
 REPO_DIR/vqvae/diffusion_pytorch_model.bin (checking REPO_DIR/*/config.json
-against the architecture, when present) and writes three model folders:
+against the architecture, when present) and writes DIR as an ldm-sr bundle,
+the folder that package models' OpenLDM opens and that
+'restorelab restore --method ldm|ddrm-ldm --ldm-model DIR' takes:
 
-    DIR/encoder  role ldm-encoder: image [B,3,H,W] in [-1,1] -> z [B,3,H/4,W/4]
-    DIR/decoder  role ldm-decoder: z -> image, quantising z to the codebook first
-    DIR/unet     role ldm-unet: x = concat(z_t, low-res image) [B,6,h,w], t [B] -> eps [B,3,h,w]
+    DIR/model.json  role ldm-sr: factor 4, parts unet, encoder and decoder
+    DIR/unet        role ldm-unet, cond_channels 3: x = concat(z_t, low-res
+                    image in [-1,1]) [B,6,h,w], t int64 [B] -> eps [B,3,h,w],
+                    schedule scaled_linear 0.0015..0.0155, T = 1000
+    DIR/encoder     role ldm-encoder: image [B,3,H,W] in [-1,1] -> z [B,3,H/4,W/4]
+                    (the latent before quantisation)
+    DIR/decoder     role ldm-decoder: z -> image [B,3,4h,4w] about [-1,1],
+                    quantising z to the codebook first
 
-each with model.onnx, model.json and reference.npz (a PyTorch input/output pair).
+Each part folder holds model.onnx, model.json and reference.npz (a PyTorch
+input/output pair). These are the conventions of latent diffusion's SR model
+and of diffusers' LDMSuperResolutionPipeline: the low-resolution image is
+concatenated in [-1, 1] at the latent's size, and the VQ-f4 latents have no
+scale factor (1.0).
 
     /usr/bin/python3 models/export/ldm_sr.py --random-tiny --out DIR
 
@@ -436,8 +447,9 @@ def main():
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--snapshot", help="folder with unet/ and vqvae/ of the diffusers repository")
     src.add_argument("--random-tiny", action="store_true", help="tiny random-weight models, for tests")
-    ap.add_argument("--out", required=True, help="output folder; gets encoder/, decoder/ and unet/")
-    ap.add_argument("--name", help="model name prefix in model.json")
+    ap.add_argument("--out", required=True,
+                    help="the ldm-sr bundle folder to write: model.json and the part folders unet/, encoder/, decoder/")
+    ap.add_argument("--name", help="the bundle's name in model.json (the parts get -unet, -encoder, -decoder)")
     args = ap.parse_args()
 
     torch.manual_seed(0)
@@ -453,6 +465,7 @@ def main():
             save_diffusers({renamed(k): v for k, v in vq.state_dict().items()}, os.path.join(snap, "vqvae"))
             unet, vq = load_snapshot(snap, ucfg, vcfg)
         provs = {k: common.tiny_provenance("models/export/ldm_sr.py") for k in ("unet", "vqvae")}
+        bundle_prov = common.tiny_provenance("models/export/ldm_sr.py")
         name = args.name or "ldm-sr-tiny"
     else:
         ucfg, vcfg = UNET_CONFIG, VQ_CONFIG
@@ -473,9 +486,20 @@ def main():
                 "data": "OpenImages, 4x super-resolution with bicubic/BSR degradations",
                 "notes": "Rombach et al. 2022, 'High-Resolution Image Synthesis with Latent Diffusion Models'"})
         unet, vq = load_snapshot(args.snapshot, ucfg, vcfg)
+        bundle_prov = {
+            "source_url": "https://huggingface.co/CompVis/ldm-super-resolution-4x-openimages",
+            "licence": provs["unet"]["licence"],
+            "data": provs["unet"]["data"],
+            "notes": "Rombach et al. 2022, 'High-Resolution Image Synthesis with Latent Diffusion Models'; "
+                     "the parts' model.json files record each checkpoint and its sha256",
+        }
         name = args.name or "ldm-sr4-openimages"
 
     c, f = vcfg["latent_channels"], vq.factor
+    cond = ucfg["in_channels"] - c
+    if cond != 3 or ucfg["out_channels"] != c:
+        raise SystemExit(f"the UNet takes {ucfg['in_channels']} channels and returns {ucfg['out_channels']}; "
+                         f"an SR UNet takes the {c} latent channels and the 3 of the low-resolution image")
     g = torch.Generator().manual_seed(1234)
     img = ["B", 3, "H", "W"]
     lat = ["B", c, "h", "w"]
@@ -500,19 +524,25 @@ def main():
                size_multiple=1, provenance=dict(vq_prov, scale_factor=1.0)))
 
     unet_prov = dict(provs["unet"], params=sum(p.numel() for p in unet.parameters()),
-                     architecture={k: list(v) if isinstance(v, tuple) else v for k, v in ucfg.items()},
-                     conditioning=f"x channels 0..{c - 1} are z_t, {c}..{c + 2} the low-resolution image in "
-                                  "[-1, 1] at the latent's size; eps has the latent's channels")
-    x = torch.randn(2, ucfg["in_channels"], 16, 24, generator=g)
+                     architecture={k: list(v) if isinstance(v, tuple) else v for k, v in ucfg.items()})
+    # z_t is Gaussian; the conditioning is an image in [-1, 1].
+    x = torch.cat([torch.randn(2, c, 16, 24, generator=g), torch.rand(2, cond, 16, 24, generator=g) * 2 - 1], 1)
     write(args.out, "unet", unet, (torch.randn(1, ucfg["in_channels"], 32, 16), torch.tensor([10])),
           (x, torch.tensor([999, 250])), ["x", "t", "eps"],
           {"x": {0: "B", 2: "h", 3: "w"}, "t": {0: "B"}, "eps": {0: "B", 2: "h", 3: "w"}},
           dict(name=name + "-unet", role="ldm-unet",
-               description="latent UNet of LDM 4x super-resolution: eps from concat(z_t, low-res image)",
+               description=f"latent UNet of LDM {f}x super-resolution: eps from concat(z_t, low-res image in [-1, 1])",
                inputs=[common.spec("x", "float32", ["B", ucfg["in_channels"], "h", "w"]),
                        common.spec("t", "int64", ["B"])],
                outputs=[common.spec("eps", "float32", ["B", ucfg["out_channels"], "h", "w"])],
-               schedule=SCHEDULE, size_multiple=unet.size_multiple, provenance=unet_prov))
+               schedule=SCHEDULE, size_multiple=unet.size_multiple, cond_channels=cond, provenance=unet_prov))
+
+    multiple = common.write_ldm_bundle_json(
+        args.out, name=name, factor=f, unet_multiple=unet.size_multiple, encoder_multiple=f, decoder_multiple=1,
+        description=f"latent diffusion {f}x super-resolution (CompVis ldm-super-resolution-4x-openimages): "
+                    f"VQ-f{f} autoencoder, {c} latent channels, {vcfg['num_vq_embeddings']} codebook entries",
+        provenance=dict(bundle_prov, scale_factor=1.0))
+    print(f"wrote {args.out}: ldm-sr bundle, factor {f}, output sides a multiple of {multiple}")
 
 
 if __name__ == "__main__":
