@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/restorelab/restorelab/models"
 	"github.com/restorelab/restorelab/restore"
 )
 
@@ -59,7 +58,6 @@ func TestLDMMethodErrors(t *testing.T) {
 	out := filepath.Join(dir, "x.png")
 	t.Setenv("RESTORELAB_MODELS", t.TempDir())
 	// The cases that fail for want of an SRLDM, while none is bundled.
-	withoutModel := map[string]bool{"no model": true, "bench without model": true}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -74,9 +72,6 @@ func TestLDMMethodErrors(t *testing.T) {
 		{"bench steps", []string{"bench", "--data", sample, "--out", filepath.Join(dir, "b"), "--methods", "ldm", "--ldm-model", ldmFixture, "--ldm-eta", "3"}, "--ldm-steps or --ldm-eta: eta = 3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if withoutModel[tc.name] && ldmBundled() {
-				t.Skip("an SRLDM is bundled, so the ldm methods need no --ldm-model")
-			}
 			code, _, errOut := cli(t, tc.args...)
 			if code != 1 || !strings.Contains(errOut, tc.want) {
 				t.Errorf("exit %d, stderr %q; want exit 1 naming %q", code, errOut, tc.want)
@@ -85,40 +80,6 @@ func TestLDMMethodErrors(t *testing.T) {
 				t.Error("output written despite the error")
 			}
 		})
-	}
-}
-
-// ldmBundled reports whether an SRLDM is bundled as models.DefaultLDM, as
-// models/train/ldm/export_ldm.py writes it.
-func ldmBundled() bool {
-	c, _ := models.List()
-	for _, e := range c {
-		if e.Name == models.DefaultLDM && e.Source == "bundled" && e.Role == models.RoleLDMSR {
-			return true
-		}
-	}
-	return false
-}
-
-// TestRestoreWithBundledLDM runs the ldm methods without --ldm-model, on the
-// bundled SRLDM, once there is one.
-func TestRestoreWithBundledLDM(t *testing.T) {
-	if !ldmBundled() {
-		t.Skip("no SRLDM is bundled yet")
-	}
-	dir := t.TempDir()
-	y := filepath.Join(dir, "y.npy")
-	if code, _, errOut := cli(t, "degrade", "--task", "sr4", "--in", sample, "--out", y); code != 0 {
-		t.Fatal(errOut)
-	}
-	for _, method := range []string{"ldm", "ddrm-ldm"} {
-		out := filepath.Join(dir, method+".png")
-		if code, _, errOut := cli(t, "restore", "--task", "sr4", "--in", y, "--out", out, "--method", method, "--ldm-steps", "2"); code != 0 {
-			t.Fatalf("%s: %s", method, errOut)
-		}
-		if _, err := os.Stat(out); err != nil {
-			t.Error(err)
-		}
 	}
 }
 
