@@ -21,6 +21,9 @@ type Config struct {
 	// ModelNames lists the model names to offer for completion. Nil offers
 	// "gaussian".
 	ModelNames func() []string
+	// DefaultModel is the prior a new session starts with; empty means
+	// "gaussian".
+	DefaultModel string
 	// HistoryBytes caps the memory spent on the steps kept for going back
 	// (x_t, x0_hat and the spectral view); 0 means DefaultHistoryBytes. Past
 	// the cap only every other kept step stays, and going back replays from
@@ -133,7 +136,11 @@ func NewSession(cfg Config) *Session {
 	if cfg.HistoryBytes <= 0 {
 		cfg.HistoryBytes = DefaultHistoryBytes
 	}
-	return &Session{cfg: cfg, settings: DefaultSettings()}
+	settings := DefaultSettings()
+	if cfg.DefaultModel != "" {
+		settings.Model = cfg.DefaultModel
+	}
+	return &Session{cfg: cfg, settings: settings}
 }
 
 // Settings returns the current settings.

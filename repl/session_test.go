@@ -298,3 +298,12 @@ func TestSaveFormats(t *testing.T) {
 		}
 	}
 }
+
+func TestDefaultModel(t *testing.T) {
+	if got := NewSession(Config{}).Settings().Model; got != "gaussian" {
+		t.Errorf("default model %q, want gaussian", got)
+	}
+	if got := NewSession(Config{DefaultModel: "bundled-prior"}).Settings().Model; got != "bundled-prior" {
+		t.Errorf("configured default model %q", got)
+	}
+}

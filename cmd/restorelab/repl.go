@@ -26,8 +26,9 @@ func runRepl(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	sh := repl.NewShell(repl.NewSession(repl.Config{
-		OpenModel:  openModel,
-		ModelNames: modelNames,
+		OpenModel:    openModel,
+		ModelNames:   modelNames,
+		DefaultModel: defaultModel,
 	}), stdout)
 	sh.Images, sh.Progress = iw, stderr
 
