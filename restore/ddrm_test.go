@@ -51,7 +51,7 @@ func (d constDenoiser) PredictEps(_ context.Context, x *Tensor, t []int) (*Tenso
 }
 
 // TestDDRMStepMoments checks one DDRM step against the mean and variance
-// algorithms.md gives for each case. With a constant state, a constant x0_hat
+// the DDRM paper gives for each case. With a constant state, a constant x0_hat
 // and a constant y_bar, the components of one group are independent draws of
 // the same distribution.
 func TestDDRMStepMoments(t *testing.T) {

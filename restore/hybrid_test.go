@@ -84,7 +84,7 @@ func TestDDRMLDMOtherTasks(t *testing.T) {
 }
 
 // TestDDRMLDMCorrection checks step 3 of the hybrid, per case, against
-// DDRM's update means in algorithms.md, with H = diag(s).
+// the means of DDRM's update, with H = diag(s).
 func TestDDRMLDMCorrection(t *testing.T) {
 	shape := Shape{C: 3, H: 4, W: 4}
 	s := make([]float32, shape.Len())

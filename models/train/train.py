@@ -25,7 +25,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from unet import UNet  # noqa: E402
 
-DATA_ROOT = "/work/shared/data/train"
+# The training images live in shared/data/train beside the repository root.
+DATA_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "data", "train"))
 DATA_FOLDERS = ("bsd100", "urban100", "imagenet")
 
 # Diffusion schedule; the Go side and model.json must agree with these.
