@@ -77,6 +77,7 @@ func TestBadInputFailsClearlyAndWritesNothing(t *testing.T) {
 		{"eta", []string{"restore", "--task", "denoise", "--in", odd, "--out", out, "--eta", "1.5"}, 1, "eta = 1.5"},
 		{"missing folder", []string{"restore", "--task", "denoise", "--in", odd, "--out", filepath.Join(dir, "no", "x.png")}, 1, "does not exist"},
 		{"bad extension", []string{"restore", "--task", "denoise", "--in", odd, "--out", filepath.Join(dir, "x.gif")}, 1, "unsupported extension"},
+		{"NaN model", []string{"restore", "--task", "denoise", "--in", odd, "--out", out, "--model", "../../models/testdata/nan", "--steps", "2"}, 1, "NaN"},
 		{"unknown model", []string{"restore", "--task", "denoise", "--in", odd, "--out", out, "--model", "nope"}, 1, "nope"},
 		{"missing flag", []string{"restore", "--task", "denoise", "--out", out}, 2, "missing --in"},
 		{"stray argument", []string{"restore", "extra"}, 2, "unexpected argument"},
