@@ -211,3 +211,13 @@ func FuzzExec(f *testing.F) {
 		}
 	})
 }
+
+func TestTerminalWriterFitsTheScreenHeight(t *testing.T) {
+	img := image.NewNRGBA(image.Rect(0, 0, 64, 64))
+	var b bytes.Buffer
+	must(t, Terminal{Protocol: viz.Blocks, MaxCols: 200, MaxRows: 10}.WriteImage(&b, img))
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != 10 || strings.Count(lines[0], "▀") != 20 {
+		t.Errorf("a 64x64 image in 10 rows drew %d lines of %d blocks, want 10 of 20", len(lines), strings.Count(lines[0], "▀"))
+	}
+}

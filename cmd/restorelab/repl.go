@@ -68,11 +68,12 @@ func replImages(mode string, terminal bool) (repl.ImageWriter, error) {
 	if p == viz.None {
 		return nil, nil
 	}
-	cols := 80
-	if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil && w > 0 {
-		cols = w
+	t := repl.Terminal{Protocol: p, MaxCols: 80}
+	if w, h, err := term.GetSize(int(os.Stdout.Fd())); err == nil && w > 0 && h > 4 {
+		// Leave room for the caption and the prompt.
+		t.MaxCols, t.MaxRows = w, h-3
 	}
-	return repl.Terminal{Protocol: p, MaxCols: cols}, nil
+	return t, nil
 }
 
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
