@@ -69,7 +69,7 @@ func (sh *Shell) options(kind argKind, words []string) []string {
 		case "task":
 			return restore.TaskNames()
 		case "method":
-			return []string{"ddrm", "baseline"}
+			return Methods
 		case "model":
 			return sh.Session.ModelNames()
 		case "sigma_y":

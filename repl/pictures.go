@@ -123,8 +123,11 @@ func (s *Session) spectrum() (image.Image, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	if r.last == nil || r.last.Spectral == nil {
+	switch {
+	case r.last == nil:
 		return nil, "", errors.New("no step to show; take a step first")
+	case r.last.Spectral == nil:
+		return nil, "", fmt.Errorf("the %s method samples in a latent space and has no spectral view; DDRM has one", r.method)
 	}
 	sv := r.last.Spectral
 	// The thresholds are those of the step's end; after the last step

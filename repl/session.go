@@ -1,12 +1,14 @@
 package repl
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"image"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -24,6 +26,10 @@ type Config struct {
 	// DefaultModel is the prior a new session starts with; empty means
 	// "gaussian".
 	DefaultModel string
+	// OpenLDM opens an SRLDM (its conditional UNet and autoencoder) by
+	// name, for the ldm and ddrm-ldm methods; "" names the default one. Nil
+	// leaves those methods unavailable.
+	OpenLDM func(name string) (unet restore.Denoiser, ae restore.Autoencoder, err error)
 	// HistoryBytes caps the memory spent on the steps kept for going back
 	// (x_t, x0_hat and the spectral view); 0 means DefaultHistoryBytes. Past
 	// the cap only every other kept step stays, and going back replays from
@@ -40,11 +46,13 @@ const gaussianModel = "gaussian"
 // Settings are the parameters the next run starts with.
 type Settings struct {
 	Task   string // a restore task name
-	Method string // "ddrm" or "baseline"
+	Method string // one of Methods
 	Model  string // a name OpenModel accepts
-	Steps  int
-	Eta    float64
-	EtaB   float64
+	// LDMModel names the SRLDM of the ldm methods; "" means the default.
+	LDMModel string
+	Steps    int
+	Eta      float64
+	EtaB     float64
 	// SigmaY is the measurement noise on the [0, 1] scale, used both to
 	// degrade and by the sampler; negative means the task's own level.
 	SigmaY float64
@@ -59,7 +67,13 @@ func DefaultSettings() Settings {
 }
 
 // SettingKeys are the keys Set accepts, in display order.
-var SettingKeys = []string{"task", "method", "model", "steps", "eta", "eta_b", "sigma_y", "seed"}
+var SettingKeys = []string{"task", "method", "model", "ldm_model", "steps", "eta", "eta_b", "sigma_y", "seed"}
+
+// Methods are the restoration methods a run can use: DDRM with the model,
+// the task's baseline, and latent diffusion's SRLDM and DDRM-LDM with the
+// ldm_model (steps and eta then drive their DDIM chain; ddrm-ldm also uses
+// eta_b).
+var Methods = []string{"ddrm", "baseline", "ldm", "ddrm-ldm"}
 
 // Metrics compare an estimate with the clean image and the measurement.
 type Metrics struct {
@@ -165,10 +179,12 @@ func (s *Session) Set(key, value string) error {
 		_, err = restore.LookupTask(value)
 		v.Task = value
 	case "method":
-		if value != "ddrm" && value != "baseline" {
-			err = fmt.Errorf("unknown method %q; use ddrm or baseline", value)
+		if !slices.Contains(Methods, value) {
+			err = fmt.Errorf("unknown method %q; use one of %s", value, strings.Join(Methods, ", "))
 		}
 		v.Method = value
+	case "ldm_model":
+		v.LDMModel = value
 	case "model":
 		_, err = s.openModel(value)
 		v.Model = value
@@ -220,6 +236,8 @@ func (s *Session) Value(key string) (string, error) {
 		return v.Method, nil
 	case "model":
 		return v.Model, nil
+	case "ldm_model":
+		return cmp.Or(v.LDMModel, "default"), nil
 	case "steps":
 		return strconv.Itoa(v.Steps), nil
 	case "eta":
@@ -371,26 +389,53 @@ func (s *Session) Start() error {
 	}
 	r := &run{method: st.Method, task: task, op: op, y: s.y, ref: s.reference(shape, s.y.N)}
 	r.sigmaY = restore.MeasurementSigma(s.sigmaY(task), s.yEightBit)
-	if st.Method == "baseline" {
+	var sampler restore.Sampler
+	switch st.Method {
+	case "baseline":
 		if r.result, err = task.Baseline(op, s.y); err != nil {
 			return err
 		}
 		s.run = r
 		return nil
+	case "ldm", "ddrm-ldm":
+		sampler, err = s.startLDM(st, task, op, r.sigmaY)
+		r.model = cmp.Or(st.LDMModel, "default SRLDM")
+	default:
+		var den restore.Denoiser
+		if den, err = s.openModel(st.Model); err == nil {
+			cfg := restore.DDRMConfig{Steps: st.Steps, Eta: st.Eta, EtaB: st.EtaB, SigmaY: r.sigmaY, Seed: st.Seed}
+			sampler, err = restore.NewDDRM(den, op, s.y, cfg)
+		}
+		r.model = st.Model
 	}
-	den, err := s.openModel(st.Model)
 	if err != nil {
 		return err
 	}
-	cfg := restore.DDRMConfig{Steps: st.Steps, Eta: st.Eta, EtaB: st.EtaB, SigmaY: r.sigmaY, Seed: st.Seed}
-	d, err := restore.NewDDRM(den, op, s.y, cfg)
-	if err != nil {
-		return err
-	}
-	r.sampler, r.model = d, st.Model
-	r.states = newHistory(s.cfg.HistoryBytes, d.State())
+	r.sampler = sampler
+	r.states = newHistory(s.cfg.HistoryBytes, sampler.State())
 	s.run = r
 	return nil
+}
+
+// startLDM starts SRLDM or DDRM-LDM on the measurement, giving SRLDM the
+// low-resolution input restore.LowResInput makes for the task.
+func (s *Session) startLDM(st Settings, task restore.Task, op restore.Operator, sigmaY float64) (restore.Sampler, error) {
+	if s.cfg.OpenLDM == nil {
+		return nil, fmt.Errorf("the %s method is not available here", st.Method)
+	}
+	unet, ae, err := s.cfg.OpenLDM(st.LDMModel)
+	if err != nil {
+		return nil, err
+	}
+	low, err := restore.LowResInput(task, op, s.y, ae.Factor())
+	if err != nil {
+		return nil, err
+	}
+	if st.Method == "ldm" {
+		return restore.NewLDMSR(unet, ae, low, restore.DDIMConfig{Steps: st.Steps, Eta: st.Eta, Seed: st.Seed})
+	}
+	cfg := restore.DDRMConfig{Steps: st.Steps, Eta: st.Eta, EtaB: st.EtaB, SigmaY: sigmaY, Seed: st.Seed}
+	return restore.NewDDRMLDM(unet, ae, low, op, s.y, cfg)
 }
 
 // reference returns the clean image if it is what a restoration of that
@@ -408,7 +453,7 @@ func (s *Session) sampling() (*run, error) {
 	case s.run == nil:
 		return nil, errors.New("no run; start one first")
 	case s.run.sampler == nil:
-		return nil, errors.New("the baseline takes no steps; set method ddrm and start again")
+		return nil, errors.New("the baseline takes no steps; set method ddrm (or ldm, ddrm-ldm) and start again")
 	}
 	return s.run, nil
 }
@@ -441,7 +486,10 @@ func (s *Session) Step(ctx context.Context, n int, hook func(StepRecord)) error 
 		if err != nil {
 			return err
 		}
-		rec := r.record(info)
+		rec, err := r.record(info)
+		if err != nil {
+			return err
+		}
 		if hook != nil {
 			hook(rec)
 		}
@@ -449,16 +497,32 @@ func (s *Session) Step(ctx context.Context, n int, hook func(StepRecord)) error 
 	return nil
 }
 
+// pixelX0 is a step's estimate x0_hat as an image on the [0, 1] scale,
+// decoded from the latent for latent samplers.
+func pixelX0(info *restore.StepInfo) (*restore.Tensor, error) {
+	if info.PixelX0Hat == nil {
+		return info.X0Hat.Clone().ToUnit(), nil
+	}
+	x, err := info.PixelX0Hat()
+	if err != nil {
+		return nil, err
+	}
+	return x.Clone().ToUnit(), nil
+}
+
 // record keeps what a step leaves for later inspection and going back.
-func (r *run) record(info *restore.StepInfo) StepRecord {
-	x0 := info.X0Hat.Clone().ToUnit()
+func (r *run) record(info *restore.StepInfo) (StepRecord, error) {
+	x0, err := pixelX0(info)
+	if err != nil {
+		return StepRecord{}, err
+	}
 	m := r.metrics(x0)
 	rec := StepRecord{Index: info.Index, Count: info.Count, T: info.T, TNext: info.TNext, Sigma: info.Sigma, Metrics: m}
 	r.records = append(r.records[:info.Index], rec)
 	r.thumbs = append(r.thumbs[:info.Index], thumbnail(picture(x0, 0)))
 	r.states.add(info)
 	r.last = info
-	return rec
+	return rec, nil
 }
 
 // metrics scores an estimate on the [0, 1] scale, unclamped; PSNR and SSIM
@@ -501,7 +565,9 @@ func (s *Session) rescore() {
 		r.records[i].PSNR, r.records[i].SSIM = math.NaN(), math.NaN()
 	}
 	if r.last != nil && len(r.records) > 0 {
-		r.records[len(r.records)-1].Metrics = r.metrics(r.last.X0Hat.Clone().ToUnit())
+		if x0, err := pixelX0(r.last); err == nil {
+			r.records[len(r.records)-1].Metrics = r.metrics(x0)
+		}
 	}
 }
 
@@ -631,7 +697,7 @@ func (s *Session) Tensor(what string) (*restore.Tensor, error) {
 		if r.last == nil {
 			return nil, errors.New("no x0_hat yet; take a step first")
 		}
-		return r.last.X0Hat.Clone().ToUnit(), nil
+		return pixelX0(r.last)
 	}
 	return nil, fmt.Errorf("unknown image %q; use one of %s", what, strings.Join(Images, ", "))
 }

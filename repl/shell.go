@@ -257,7 +257,7 @@ func (sh *Shell) advance(ctx context.Context, n, total int, f func(context.Conte
 	if total < 2 {
 		w = nil
 	}
-	bar := progress.New(w, "ddrm", total)
+	bar := progress.New(w, sh.Session.Settings().Method, total)
 	done := 0
 	var last *StepRecord
 	err := f(ctx, n, func(r StepRecord) {

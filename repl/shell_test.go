@@ -111,7 +111,7 @@ func TestComplete(t *testing.T) {
 		{"", commandNamesSpaced(), 0},
 		{"s", []string{"set ", "start ", "step ", "show ", "save ", "status "}, 1},
 		{"help st", []string{"start ", "step ", "status "}, 2},
-		{"set ", []string{"task ", "method ", "model ", "steps ", "eta ", "eta_b ", "sigma_y ", "seed "}, 0},
+		{"set ", []string{"task ", "method ", "model ", "ldm_model ", "steps ", "eta ", "eta_b ", "sigma_y ", "seed "}, 0},
 		{"set task sr", []string{"sr2 ", "sr4 ", "sr4-avg ", "sr4-noisy ", "sr8 "}, 2},
 		{"set method b", []string{"baseline "}, 1},
 		{"set model f", []string{"ffhq256 "}, 1},

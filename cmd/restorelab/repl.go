@@ -10,6 +10,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/restorelab/restorelab/repl"
+	"github.com/restorelab/restorelab/restore"
 	"github.com/restorelab/restorelab/viz"
 )
 
@@ -29,6 +30,13 @@ func runRepl(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		OpenModel:    openModel,
 		ModelNames:   modelNames,
 		DefaultModel: defaultModel,
+		OpenLDM: func(name string) (restore.Denoiser, restore.Autoencoder, error) {
+			l, err := openLDM(name)
+			if err != nil {
+				return nil, nil, err
+			}
+			return l.UNet, l.Autoencoder, nil
+		},
 	}), stdout)
 	sh.Images, sh.Progress = iw, stderr
 
