@@ -1,11 +1,19 @@
 package kernel
 
-import "github.com/restorelab/restorelab/restore"
+import (
+	"sync"
 
-// Prior returns the diffusion prior the notebooks restore with: for now the
-// analytic Gaussian prior, which needs no model file and runs in a fraction
-// of a second. Every notebook gets its prior here, so moving them all to a
-// trained model is a change to this one function.
-func Prior() (restore.Denoiser, error) {
-	return restore.NewGaussianDenoiser(nil), nil
-}
+	"github.com/restorelab/restorelab/models"
+	"github.com/restorelab/restorelab/restore"
+)
+
+// Prior returns the diffusion prior the notebooks restore with by default:
+// the bundled eps-prediction UNet (models.DefaultPrior), run by ONNX
+// Runtime. It is opened once and shared, since a session takes a moment to
+// create. Notebooks that need speed more than realism use the analytic
+// restore.NewGaussianDenoiser instead.
+func Prior() (restore.Denoiser, error) { return openPrior() }
+
+var openPrior = sync.OnceValues(func() (restore.Denoiser, error) {
+	return models.Open(models.DefaultPrior, models.Options{})
+})

@@ -20,6 +20,10 @@ import (
 // EnvModels overrides the user models folder.
 const EnvModels = "RESTORELAB_MODELS"
 
+// DefaultPrior is the bundled DDRM prior, a small eps-prediction UNet
+// trained by models/train on CPU (its model.json tells how).
+const DefaultPrior = "ddrm-unet-small"
+
 // GaussianName is the analytic prior of package restore, which needs no
 // model file and no ONNX Runtime.
 const GaussianName = "gaussian"

@@ -11,7 +11,7 @@ import (
 )
 
 // defaultModel is the prior restore uses when --model is not given.
-const defaultModel = models.GaussianName
+const defaultModel = models.DefaultPrior
 
 // runtimeOptions are the ONNX Runtime settings every command uses.
 var runtimeOptions = models.Options{Threads: runtime.NumCPU()}

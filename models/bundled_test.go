@@ -1,0 +1,122 @@
+package models
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/restorelab/restorelab/restore"
+)
+
+// checkAgainstReference runs a model on the input saved next to it by its
+// exporter and compares the result with PyTorch's output.
+func checkAgainstReference(t *testing.T, dir string) {
+	t.Helper()
+	needRuntime(t)
+	ref, err := restore.ReadNPZ(filepath.Join(dir, "reference.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, ts, want := ref["x"], ref["t"], ref["eps"]
+	d, err := OpenONNX(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	in := &restore.Tensor{N: x.Shape[0], Shape: restore.Shape{C: x.Shape[1], H: x.Shape[2], W: x.Shape[3]}, Data: x.Data}
+	steps := make([]int, len(ts.Data))
+	for i, v := range ts.Data {
+		steps[i] = int(v)
+	}
+	got, err := d.PredictEps(context.Background(), in, steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var diff, norm float64
+	for i, v := range want.Data {
+		diff += math.Pow(float64(got.Data[i]-v), 2)
+		norm += float64(v) * float64(v)
+	}
+	if rel := math.Sqrt(diff / norm); rel > 1e-4 {
+		t.Errorf("ONNX Runtime output differs from PyTorch's by %.2g (relative)", rel)
+	}
+}
+
+func TestBundledPriorMatchesPyTorch(t *testing.T) {
+	checkAgainstReference(t, filepath.Join("bundled", DefaultPrior))
+}
+
+func TestBundledPriorIsListedAndValid(t *testing.T) {
+	needRuntime(t)
+	r, err := Inspect(DefaultPrior, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.OK() || r.Role != RoleDDRMPrior {
+		t.Errorf("bundled prior fails its contract:\n%s", r)
+	}
+}
+
+// One forward of the bundled prior at 64x64 and 256x256, batch 1 and 4.
+func BenchmarkPredictEpsBundled(b *testing.B) {
+	benchmarkPredictEps(b, filepath.Join("bundled", DefaultPrior))
+}
+
+func BenchmarkRSSGrowthBundled(b *testing.B) {
+	benchmarkRSSGrowth(b, filepath.Join("bundled", DefaultPrior), 64, 5)
+}
+
+// timedPrior measures the time spent inside the wrapped prior.
+type timedPrior struct {
+	restore.Denoiser
+	spent time.Duration
+}
+
+func (d *timedPrior) PredictEps(ctx context.Context, x *restore.Tensor, t []int) (*restore.Tensor, error) {
+	start := time.Now()
+	eps, err := d.Denoiser.PredictEps(ctx, x, t)
+	d.spent += time.Since(start)
+	return eps, err
+}
+
+// BenchmarkRestoreBundled256 is a 20-step DDRM restore of one 256x256 image
+// per study task with the bundled prior; "outside-network" is the share of
+// the time spent in the sampler and the operator.
+func BenchmarkRestoreBundled256(b *testing.B) {
+	needRuntime(b)
+	den, err := OpenONNX(DefaultPrior, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer den.Close()
+	for _, name := range restore.StudyTasks {
+		b.Run(name, func(b *testing.B) {
+			task, _ := restore.LookupTask(name)
+			shape := restore.Shape{C: 3, H: 256, W: 256}
+			op, err := task.Operator(shape, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			x := restore.NewTensor(1, shape)
+			for i := range x.Data {
+				x.Data[i] = float32(i%251) / 250
+			}
+			y, _ := restore.Degrade(op, x, task.SigmaY, 1)
+			timed := &timedPrior{Denoiser: den}
+			cfg := restore.DefaultDDRMConfig()
+			cfg.SigmaY = task.SigmaY
+			for b.Loop() {
+				d, err := restore.NewDDRM(timed, op, y, cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := restore.Run(context.Background(), d); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(1-timed.spent.Seconds()/b.Elapsed().Seconds(), "outside-network")
+		})
+	}
+}
