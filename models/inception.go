@@ -131,11 +131,8 @@ func (f *Inception) Features(ctx context.Context, x *restore.Tensor) ([][]float3
 	}
 	defer xv.Destroy()
 	outs := []ort.Value{nil}
-	if err := runCancellable(ctx, f.session, []ort.Value{xv}, outs); err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("model %s: ONNX Runtime failed on input of shape %s: %w", name, dims(shape), err)
+	if err := runSession(ctx, f.session, name, []ort.Value{xv}, outs); err != nil {
+		return nil, err
 	}
 	defer outs[0].Destroy()
 	ot, ok := outs[0].(*ort.Tensor[float32])
@@ -159,31 +156,4 @@ func (f *Inception) Features(ctx context.Context, x *restore.Tensor) ([][]float3
 		}
 	}
 	return feats, nil
-}
-
-// runCancellable runs a session with run options that ONNX Runtime checks
-// between operators, terminating the run when ctx is cancelled.
-func runCancellable(ctx context.Context, sess *ort.DynamicAdvancedSession, ins, outs []ort.Value) error {
-	ro, err := ort.NewRunOptions()
-	if err != nil {
-		return err
-	}
-	// The cancellation callback may still be running when the run returns;
-	// the lock keeps it from using ro after Destroy.
-	var mu sync.Mutex
-	done := false
-	stop := context.AfterFunc(ctx, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if !done {
-			ro.Terminate()
-		}
-	})
-	err = sess.RunWithOptions(ins, outs, ro)
-	stop()
-	mu.Lock()
-	done = true
-	mu.Unlock()
-	ro.Destroy()
-	return err
 }
