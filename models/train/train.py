@@ -104,6 +104,27 @@ def save_checkpoint(path, state):
     os.replace(tmp, path)  # atomic: a crash never leaves a half-written checkpoint
 
 
+def open_run(run_dir, resume):
+    """Creates the run folder and its log; returns the checkpoint path, a
+    log function writing to stdout and train.log, and the checkpoint to
+    resume from (None for a new run, which must not overwrite one)."""
+    os.makedirs(run_dir, exist_ok=True)
+    ckpt_path = os.path.join(run_dir, "checkpoint.pt")
+    log_file = open(os.path.join(run_dir, "train.log"), "a", buffering=1)
+
+    def log(msg):
+        line = time.strftime("%Y-%m-%d %H:%M:%S ") + msg
+        print(line, flush=True)
+        log_file.write(line + "\n")
+
+    if resume:
+        if not os.path.exists(ckpt_path):
+            raise SystemExit(f"--resume: no checkpoint at {ckpt_path}")
+        return ckpt_path, log, torch.load(ckpt_path, map_location="cpu")
+    if os.path.exists(ckpt_path):
+        raise SystemExit(f"{ckpt_path} exists; use --resume or another --name")
+    return ckpt_path, log, None
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", choices=sorted(CONFIGS), default="cpu")
@@ -127,24 +148,10 @@ def main():
 
     name = args.name or args.config
     run_dir = args.run_dir or os.path.join(HERE, "runs", name)
-    os.makedirs(run_dir, exist_ok=True)
-    ckpt_path = os.path.join(run_dir, "checkpoint.pt")
-    log_file = open(os.path.join(run_dir, "train.log"), "a", buffering=1)
-
-    def log(msg):
-        line = time.strftime("%Y-%m-%d %H:%M:%S ") + msg
-        print(line, flush=True)
-        log_file.write(line + "\n")
-
-    ckpt = None
-    if args.resume:
-        if not os.path.exists(ckpt_path):
-            raise SystemExit(f"--resume: no checkpoint at {ckpt_path}")
-        ckpt = torch.load(ckpt_path, map_location="cpu")
+    ckpt_path, log, ckpt = open_run(run_dir, args.resume)
+    if ckpt is not None:
         cfg = ckpt["config"]  # the architecture must match the checkpoint
     else:
-        if os.path.exists(ckpt_path):
-            raise SystemExit(f"{ckpt_path} exists; use --resume or another --name")
         cfg = dict(CONFIGS[args.config])
         cfg["config"] = args.config
         if args.batch:

@@ -37,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, ".."))
 from nets import AutoencoderKL, CondUNet, bicubic_down  # noqa: E402
-from train import DATA_FOLDERS, DATA_ROOT, CropSampler, hardware_string, save_checkpoint  # noqa: E402
+from train import DATA_FOLDERS, DATA_ROOT, CropSampler, hardware_string, open_run, save_checkpoint  # noqa: E402
 
 RUNS = os.path.join(HERE, "..", "runs")
 # Latent diffusion's SR schedule ("linear" in its code): betas are the
@@ -134,24 +134,10 @@ def main():
 
     name = args.name or f"ldm-{args.stage}-{args.config}"
     run_dir = os.path.join(RUNS, name)
-    os.makedirs(run_dir, exist_ok=True)
-    ckpt_path = os.path.join(run_dir, "checkpoint.pt")
-    log_file = open(os.path.join(run_dir, "train.log"), "a", buffering=1)
-
-    def log(msg):
-        line = time.strftime("%Y-%m-%d %H:%M:%S ") + msg
-        print(line, flush=True)
-        log_file.write(line + "\n")
-
-    ckpt = None
-    if args.resume:
-        if not os.path.exists(ckpt_path):
-            raise SystemExit(f"--resume: no checkpoint at {ckpt_path}")
-        ckpt = torch.load(ckpt_path, map_location="cpu")
+    ckpt_path, log, ckpt = open_run(run_dir, args.resume)
+    if ckpt is not None:
         cfg = ckpt["config"]  # the architecture must match the checkpoint
     else:
-        if os.path.exists(ckpt_path):
-            raise SystemExit(f"{ckpt_path} exists; use --resume or another --name")
         cfg = dict(CONFIGS[args.config][args.stage], config=args.config, stage=args.stage)
         if args.stage == "unet":
             cfg["ae_run"] = os.path.abspath(args.ae_run or os.path.join(RUNS, f"ldm-ae-{args.config}"))
