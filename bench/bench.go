@@ -58,12 +58,7 @@ func (m DDRM) Name() string {
 
 // Restore implements Method.
 func (m DDRM) Restore(ctx context.Context, task restore.Task, op restore.Operator, y *restore.Tensor, sigmaY float64, seed uint64) (*restore.Tensor, int, error) {
-	d, err := m.Sampler(task, op, y, sigmaY, seed)
-	if err != nil {
-		return nil, 0, err
-	}
-	x, err := restore.Run(ctx, d)
-	return x, d.Len(), err
+	return restoreWith(ctx, m, nil, task, op, y, sigmaY, seed)
 }
 
 // Sampler implements SamplerMethod.
@@ -78,6 +73,16 @@ func (m DDRM) Sampler(_ restore.Task, op restore.Operator, y *restore.Tensor, si
 type SamplerMethod interface {
 	Method
 	Sampler(task restore.Task, op restore.Operator, y *restore.Tensor, sigmaY float64, seed uint64) (restore.Sampler, error)
+}
+
+// restoreWith runs a sampler method's sampler to the end with hooks.
+func restoreWith(ctx context.Context, m SamplerMethod, hooks []restore.Hook, task restore.Task, op restore.Operator, y *restore.Tensor, sigmaY float64, seed uint64) (*restore.Tensor, int, error) {
+	s, err := m.Sampler(task, op, y, sigmaY, seed)
+	if err != nil {
+		return nil, 0, err
+	}
+	x, err := restore.Run(ctx, s, hooks...)
+	return x, s.Len(), err
 }
 
 // Result is one restored image's scores.
@@ -264,15 +269,11 @@ func restoreOne(ctx context.Context, out string, m Method, task restore.Task, op
 	if !recordSteps || !ok {
 		return m.Restore(ctx, task, op, y, task.SigmaY, seed)
 	}
-	s, err := sm.Sampler(task, op, y, task.SigmaY, seed)
-	if err != nil {
-		return nil, 0, err
-	}
 	var steps []*restore.StepInfo
-	x, err := restore.Run(ctx, s, func(info *restore.StepInfo) error {
+	x, nfe, err := restoreWith(ctx, sm, []restore.Hook{func(info *restore.StepInfo) error {
 		steps = append(steps, info)
 		return nil
-	})
+	}}, task, op, y, task.SigmaY, seed)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -280,7 +281,7 @@ func restoreOne(ctx context.Context, out string, m Method, task restore.Task, op
 	if err != nil {
 		return nil, 0, err
 	}
-	return x, s.Len(), viz.SavePNG(StepGridPath(out, task.Name, name, m.Name()), viz.FromImage(grid))
+	return x, nfe, viz.SavePNG(StepGridPath(out, task.Name, name, m.Name()), viz.FromImage(grid))
 }
 
 // StepGridPath is where Run saves the intermediate estimates of a method on

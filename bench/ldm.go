@@ -25,19 +25,19 @@ type LDM struct {
 func (m LDM) Name() string { return labelOr(m.Label, "ldm") }
 
 // Restore implements Method; NFE counts UNet evaluations.
-func (m LDM) Restore(ctx context.Context, task restore.Task, op restore.Operator, y *restore.Tensor, _ float64, seed uint64) (*restore.Tensor, int, error) {
+func (m LDM) Restore(ctx context.Context, task restore.Task, op restore.Operator, y *restore.Tensor, sigmaY float64, seed uint64) (*restore.Tensor, int, error) {
+	return restoreWith(ctx, m, m.Hooks, task, op, y, sigmaY, seed)
+}
+
+// Sampler implements SamplerMethod.
+func (m LDM) Sampler(task restore.Task, op restore.Operator, y *restore.Tensor, _ float64, seed uint64) (restore.Sampler, error) {
 	low, err := restore.LowResInput(task, op, y, m.Autoencoder.Factor())
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	cfg := m.Config
 	cfg.Seed = seed
-	s, err := restore.NewLDMSR(m.UNet, m.Autoencoder, low, cfg)
-	if err != nil {
-		return nil, 0, err
-	}
-	x, err := restore.Run(ctx, s, m.Hooks...)
-	return x, s.Len(), err
+	return restore.NewLDMSR(m.UNet, m.Autoencoder, low, cfg)
 }
 
 // DDRMLDM restores with the DDRM-LDM hybrid (restore.DDRMLDM): SRLDM's
@@ -60,18 +60,18 @@ func (m DDRMLDM) Name() string { return labelOr(m.Label, "ddrm-ldm") }
 // Restore implements Method; NFE counts UNet evaluations (each step also
 // decodes and encodes once).
 func (m DDRMLDM) Restore(ctx context.Context, task restore.Task, op restore.Operator, y *restore.Tensor, sigmaY float64, seed uint64) (*restore.Tensor, int, error) {
+	return restoreWith(ctx, m, m.Hooks, task, op, y, sigmaY, seed)
+}
+
+// Sampler implements SamplerMethod.
+func (m DDRMLDM) Sampler(task restore.Task, op restore.Operator, y *restore.Tensor, sigmaY float64, seed uint64) (restore.Sampler, error) {
 	low, err := restore.LowResInput(task, op, y, m.Autoencoder.Factor())
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	cfg := m.Config
 	cfg.SigmaY, cfg.Seed = sigmaY, seed
-	s, err := restore.NewDDRMLDM(m.UNet, m.Autoencoder, low, op, y, cfg)
-	if err != nil {
-		return nil, 0, err
-	}
-	x, err := restore.Run(ctx, s, m.Hooks...)
-	return x, s.Len(), err
+	return restore.NewDDRMLDM(m.UNet, m.Autoencoder, low, op, y, cfg)
 }
 
 func labelOr(label, name string) string {

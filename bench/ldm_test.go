@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -97,5 +98,19 @@ func TestLDMMethods(t *testing.T) {
 	// On noiseless sr4 the hybrid agrees with y, LDM only roughly.
 	if results[0].Task != "sr4" || results[1].Consistency*10 > results[0].Consistency {
 		t.Errorf("sr4 consistency: ldm %g, ddrm-ldm %g", results[0].Consistency, results[1].Consistency)
+	}
+
+	// Step grids are recorded for the latent methods too.
+	out := filepath.Join(dir, "grids")
+	if _, _, err := Run(context.Background(), Config{
+		Images: []string{img}, Tasks: []string{"sr4"}, Out: out, StepGrids: 1,
+		Methods: []Method{LDM{UNet: p, Autoencoder: p, Config: ldmCfg}, DDRMLDM{UNet: p, Autoencoder: p, Config: hybrid}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"ldm", "ddrm-ldm"} {
+		if _, err := os.Stat(StepGridPath(out, "sr4", "img", m)); err != nil {
+			t.Errorf("no step grid for %s: %v", m, err)
+		}
 	}
 }

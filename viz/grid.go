@@ -182,7 +182,9 @@ func hasText(labels []string) bool {
 
 // StepGrid shows the estimate x0_hat of every image of a run (rows) at every
 // every-th step and the last one (columns labelled "t=950" and so on). infos
-// are the steps in order, as a Hook receives them. Rows are labelled
+// are the steps in order, as a Hook receives them; for latent samplers the
+// grid shows the decoded estimates (StepInfo.PixelX0Hat), decoding only the
+// steps it shows. Rows are labelled
 // "image 1", "image 2", ... when the batch holds more than one image.
 func StepGrid(infos []*restore.StepInfo, every int, opts GridOptions) (*image.NRGBA, error) {
 	if len(infos) == 0 {
@@ -191,25 +193,27 @@ func StepGrid(infos []*restore.StepInfo, every int, opts GridOptions) (*image.NR
 	if every < 1 {
 		return nil, fmt.Errorf("viz: every = %d; show every step with 1, or every n-th with n > 1", every)
 	}
-	var picked []*restore.StepInfo
+	var picked []*restore.Tensor
+	var colLabels []string
 	for i, info := range infos {
-		if i%every == 0 || i == len(infos)-1 {
-			if info == nil || info.X0Hat == nil {
-				return nil, fmt.Errorf("viz: step %d has no estimate x0_hat", i)
-			}
-			picked = append(picked, info)
+		if i%every != 0 && i != len(infos)-1 {
+			continue
 		}
+		x0, err := pixelEstimate(info)
+		if err != nil {
+			return nil, fmt.Errorf("viz: step %d: %w", i, err)
+		}
+		if len(picked) > 0 && x0.N != picked[0].N {
+			return nil, fmt.Errorf("viz: step %d has %d images, the first %d", i, x0.N, picked[0].N)
+		}
+		picked = append(picked, x0)
+		colLabels = append(colLabels, fmt.Sprintf("t=%d", info.T))
 	}
-	n := picked[0].X0Hat.N
+	n := picked[0].N
 	cells := make([][]image.Image, n)
-	colLabels := make([]string, len(picked))
-	for c, info := range picked {
-		if info.X0Hat.N != n {
-			return nil, fmt.Errorf("viz: step %d has %d images, the first %d", info.Index, info.X0Hat.N, n)
-		}
-		colLabels[c] = fmt.Sprintf("t=%d", info.T)
+	for _, x0 := range picked {
 		for b := range n {
-			img, err := Image(info.X0Hat, b, true)
+			img, err := Image(x0, b, true)
 			if err != nil {
 				return nil, err
 			}
@@ -223,6 +227,17 @@ func StepGrid(infos []*restore.StepInfo, every int, opts GridOptions) (*image.NR
 		}
 	}
 	return Grid(cells, rowLabels, colLabels, opts)
+}
+
+// pixelEstimate is a step's x0_hat as images: decoded for latent samplers.
+func pixelEstimate(info *restore.StepInfo) (*restore.Tensor, error) {
+	switch {
+	case info == nil || info.X0Hat == nil:
+		return nil, errors.New("no estimate x0_hat")
+	case info.PixelX0Hat != nil:
+		return info.PixelX0Hat()
+	}
+	return info.X0Hat, nil
 }
 
 // MethodGrid shows images side by side in one row, each labelled with its

@@ -2,6 +2,7 @@ package viz_test
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"image/color"
 	"image/png"
@@ -211,6 +212,42 @@ func TestStepGrid(t *testing.T) {
 	bad[2] = nil
 	if _, err := viz.StepGrid(bad, 1, viz.GridOptions{}); err == nil {
 		t.Error("nil step: no error")
+	}
+}
+
+func TestStepGridDecodesLatents(t *testing.T) {
+	// Latent steps: 2x2 latents that decode to white 8x16 images. The grid
+	// shows the decoded images and decodes only the steps it shows.
+	infos, decoded := steps(10), 0
+	for _, info := range infos {
+		info.X0Hat = restore.NewTensor(1, restore.Shape{C: 3, H: 2, W: 2})
+		info.PixelX0Hat = func() (*restore.Tensor, error) {
+			decoded++
+			img := restore.NewTensor(1, restore.Shape{C: 3, H: 8, W: 16})
+			for i := range img.Data {
+				img.Data[i] = 1
+			}
+			return img, nil
+		}
+	}
+	g, err := viz.StepGrid(infos, 3, viz.GridOptions{CellHeight: 64, Gap: -1, FontSize: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if decoded != 4 {
+		t.Errorf("decoded %d steps; the grid shows 4", decoded)
+	}
+	if g.Bounds().Dx() != 4*128 {
+		t.Errorf("grid is %d wide, want 4 columns of 128 (the decoded images' 2:1)", g.Bounds().Dx())
+	}
+	b := g.Bounds()
+	if r, gg, bb, _ := g.At(b.Min.X+64, b.Max.Y-32).RGBA(); r>>8 != 255 || gg>>8 != 255 || bb>>8 != 255 {
+		t.Errorf("cell colour (%d, %d, %d); the decoded images are white", r>>8, gg>>8, bb>>8)
+	}
+	infos[5].PixelX0Hat = func() (*restore.Tensor, error) { return nil, errors.New("decoder failed") }
+	infos[6].PixelX0Hat = infos[5].PixelX0Hat
+	if _, err := viz.StepGrid(infos, 3, viz.GridOptions{}); err == nil || !strings.Contains(err.Error(), "decoder failed") {
+		t.Errorf("failing decoder: error %v", err)
 	}
 }
 
