@@ -179,6 +179,22 @@ func TestLiveHookRejectsBadItem(t *testing.T) {
 	}
 }
 
+func TestLiveHookShowsDecodedLatents(t *testing.T) {
+	got := capture(t, true)
+	// A latent sampler's step: a 2x2 latent that decodes to an 8x8 image.
+	// Against an 8x8 reference, only the decoded estimate can be scored.
+	ref := restore.NewTensor(1, restore.Shape{C: 3, H: 8, W: 8})
+	decoded := restore.NewTensor(1, ref.Shape)
+	step := &restore.StepInfo{Count: 1, X0Hat: restore.NewTensor(1, restore.Shape{C: 3, H: 2, W: 2}),
+		PixelX0Hat: func() (*restore.Tensor, error) { return decoded, nil }}
+	if err := LiveHook(1, LiveOptions{Reference: ref})(step); err != nil {
+		t.Fatal(err)
+	}
+	if len(*got) != 2 || !strings.Contains((*got)[1].html, "PSNR of x0_hat") {
+		t.Fatalf("want a clear and the final PSNR display; got %v", *got)
+	}
+}
+
 func TestProgressFinishesOnce(t *testing.T) {
 	got := capture(t, true)
 	p := NewProgress("bench <1>")

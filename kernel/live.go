@@ -44,7 +44,9 @@ type live struct {
 // estimate at the refreshed steps and a curve of a metric at every step (see
 // LiveOptions). After the last step the updating output is cleared and the
 // same display is shown as a persistent output. A run that stops early keeps
-// its last update. every < 1 is taken as 1.
+// its last update. every < 1 is taken as 1. For latent samplers the display
+// shows the decoded estimates, which costs a decoder call at every step
+// (StepInfo.Image).
 func LiveHook(every int, opt LiveOptions) restore.Hook {
 	if opt.Thumb <= 0 {
 		opt.Thumb = 96
@@ -57,10 +59,14 @@ func (l *live) step(s *restore.StepInfo) error {
 	if !inNotebook() {
 		return nil
 	}
-	if l.opt.Item < 0 || l.opt.Item >= s.X0Hat.N {
-		return fmt.Errorf("kernel: live display of item %d, but the batch holds %d images", l.opt.Item, s.X0Hat.N)
+	est, err := s.Image()
+	if err != nil {
+		return fmt.Errorf("kernel: live display: %w", err)
 	}
-	x0 := unitImage(s.X0Hat.Item(l.opt.Item))
+	if l.opt.Item < 0 || l.opt.Item >= est.N {
+		return fmt.Errorf("kernel: live display of item %d, but the batch holds %d images", l.opt.Item, est.N)
+	}
+	x0 := unitImage(est.Item(l.opt.Item))
 	v, err := l.measure(x0)
 	if err != nil {
 		return err
@@ -70,7 +76,7 @@ func (l *live) step(s *restore.StepInfo) error {
 	if s.Index%l.every != 0 && !last {
 		return nil
 	}
-	t := &restore.Tensor{N: 1, Shape: s.X0Hat.Shape, Data: x0}
+	t := &restore.Tensor{N: 1, Shape: est.Shape, Data: x0}
 	img, err := viz.Image(t, 0, false)
 	if err != nil {
 		return err

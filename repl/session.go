@@ -500,10 +500,7 @@ func (s *Session) Step(ctx context.Context, n int, hook func(StepRecord)) error 
 // pixelX0 is a step's estimate x0_hat as an image on the [0, 1] scale,
 // decoded from the latent for latent samplers.
 func pixelX0(info *restore.StepInfo) (*restore.Tensor, error) {
-	if info.PixelX0Hat == nil {
-		return info.X0Hat.Clone().ToUnit(), nil
-	}
-	x, err := info.PixelX0Hat()
+	x, err := info.Image()
 	if err != nil {
 		return nil, err
 	}

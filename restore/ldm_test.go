@@ -291,9 +291,9 @@ func TestLDMSRDecodesLazilyAndOnce(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		b, _ := info.PixelX0Hat()
+		b, _ := info.Image()
 		if a != b {
-			t.Error("PixelX0Hat decoded twice")
+			t.Error("PixelX0Hat and Image decoded twice")
 		}
 		if info.X0Hat.Shape != (Shape{C: 3, H: 16, W: 16}) || a.Shape != x.Shape {
 			t.Errorf("step %d: x0_hat %v, decoded %v", info.Index, info.X0Hat.Shape, a.Shape)
@@ -370,5 +370,17 @@ func TestLDMSRRejectsBadInput(t *testing.T) {
 	nan.Data[5] = float32(math.NaN())
 	if _, err := NewLDMSR(u, ae, nan, DefaultDDIMConfig()); err == nil || !strings.Contains(err.Error(), "NaN") {
 		t.Errorf("NaN input: %v", err)
+	}
+}
+
+func TestStepInfoImage(t *testing.T) {
+	x0 := NewTensor(1, Shape{C: 3, H: 4, W: 4})
+	if got, err := (&StepInfo{X0Hat: x0}).Image(); err != nil || got != x0 {
+		t.Errorf("pixel-space step: Image() = %p, %v; want X0Hat", got, err)
+	}
+	for _, s := range []*StepInfo{nil, {}} {
+		if _, err := s.Image(); err == nil || !strings.Contains(err.Error(), "no estimate") {
+			t.Errorf("step %+v: error %v", s, err)
+		}
 	}
 }

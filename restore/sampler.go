@@ -59,6 +59,18 @@ type StepInfo struct {
 	PixelX0Hat func() (*Tensor, error)
 }
 
+// Image returns the estimate x0_hat as images in [-1, 1], whatever the
+// sampler's space: X0Hat itself, or for latent samplers its decoding.
+func (s *StepInfo) Image() (*Tensor, error) {
+	switch {
+	case s == nil || s.X0Hat == nil:
+		return nil, errors.New("the step has no estimate x0_hat")
+	case s.PixelX0Hat != nil:
+		return s.PixelX0Hat()
+	}
+	return s.X0Hat, nil
+}
+
 // ComponentCase says how DDRM treats one spectral component at a step.
 type ComponentCase uint8
 

@@ -199,7 +199,7 @@ func StepGrid(infos []*restore.StepInfo, every int, opts GridOptions) (*image.NR
 		if i%every != 0 && i != len(infos)-1 {
 			continue
 		}
-		x0, err := pixelEstimate(info)
+		x0, err := info.Image()
 		if err != nil {
 			return nil, fmt.Errorf("viz: step %d: %w", i, err)
 		}
@@ -227,17 +227,6 @@ func StepGrid(infos []*restore.StepInfo, every int, opts GridOptions) (*image.NR
 		}
 	}
 	return Grid(cells, rowLabels, colLabels, opts)
-}
-
-// pixelEstimate is a step's x0_hat as images: decoded for latent samplers.
-func pixelEstimate(info *restore.StepInfo) (*restore.Tensor, error) {
-	switch {
-	case info == nil || info.X0Hat == nil:
-		return nil, errors.New("no estimate x0_hat")
-	case info.PixelX0Hat != nil:
-		return info.PixelX0Hat()
-	}
-	return info.X0Hat, nil
 }
 
 // MethodGrid shows images side by side in one row, each labelled with its
