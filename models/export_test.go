@@ -117,37 +117,9 @@ func TestExportedLDM(t *testing.T) {
 	if ae.Factor() != 4 || ae.LatentChannels() != 3 || l.Manifest.SizeMultiple != 32 {
 		t.Errorf("factor %d, latent channels %d, size multiple %d", ae.Factor(), ae.LatentChannels(), l.Manifest.SizeMultiple)
 	}
+	checkLDMParts(t, l, dir)
+
 	ctx := context.Background()
-
-	t.Run("unet", func(t *testing.T) {
-		ref := readReference(t, filepath.Join(dir, "unet"))
-		steps := make([]int, len(ref["t"].Data))
-		for i, s := range ref["t"].Data {
-			steps[i] = int(s)
-		}
-		eps, err := l.UNet.PredictEps(ctx, refTensor(t, ref["x"]), steps)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkAgainst(t, eps, ref["eps"])
-	})
-	t.Run("encoder", func(t *testing.T) {
-		ref := readReference(t, filepath.Join(dir, "encoder"))
-		z, err := ae.Encode(ctx, refTensor(t, ref["image"]))
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkAgainst(t, z, ref["z"])
-	})
-	t.Run("decoder", func(t *testing.T) {
-		ref := readReference(t, filepath.Join(dir, "decoder"))
-		img, err := ae.Decode(ctx, refTensor(t, ref["z"]))
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkAgainst(t, img, ref["image"])
-	})
-
 	t.Run("pipeline", func(t *testing.T) {
 		x := catCrop(t) // 64x64
 		task, _ := restore.LookupTask("sr4")
@@ -193,6 +165,41 @@ func TestExportedLDM(t *testing.T) {
 			}
 			t.Logf("%T: %v, values in [%.3f, %.3f], PSNR %.2f dB", s, out.Shape, lo, hi, restore.PSNR(out.Data, x.Data))
 		}
+	})
+}
+
+// checkLDMParts runs each part of an opened ldm-sr bundle on the input its
+// exporter saved next to it and compares the output with PyTorch's.
+func checkLDMParts(t *testing.T, l *LDM, dir string) {
+	t.Helper()
+	ctx, ae := context.Background(), l.Autoencoder
+	t.Run("unet", func(t *testing.T) {
+		ref := readReference(t, filepath.Join(dir, "unet"))
+		steps := make([]int, len(ref["t"].Data))
+		for i, s := range ref["t"].Data {
+			steps[i] = int(s)
+		}
+		eps, err := l.UNet.PredictEps(ctx, refTensor(t, ref["x"]), steps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkAgainst(t, eps, ref["eps"])
+	})
+	t.Run("encoder", func(t *testing.T) {
+		ref := readReference(t, filepath.Join(dir, "encoder"))
+		z, err := ae.Encode(ctx, refTensor(t, ref["image"]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkAgainst(t, z, ref["z"])
+	})
+	t.Run("decoder", func(t *testing.T) {
+		ref := readReference(t, filepath.Join(dir, "decoder"))
+		img, err := ae.Decode(ctx, refTensor(t, ref["z"]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkAgainst(t, img, ref["image"])
 	})
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 
 	"github.com/restorelab/restorelab/models"
@@ -30,22 +29,10 @@ func (s *ldmSettings) hybridConfig(ddrm restore.DDRMConfig) restore.DDRMConfig {
 	return ddrm
 }
 
-// errNoLDM is the error for an ldm method without --ldm-model while no
-// SRLDM is bundled.
-var errNoLDM = errors.New("no SRLDM model is bundled yet; pass --ldm-model PATH (a folder of role ldm-sr holding unet, encoder and decoder parts, as the SRLDM export writes; see docs/ddrm-ldm.md)")
-
 // openLDM opens the SRLDM named by --ldm-model, or the bundled one.
 func openLDM(name string) (*models.LDM, error) {
 	if name == "" {
-		c, _ := models.List()
-		for _, e := range c {
-			if e.Name == models.DefaultLDM && e.Source == "bundled" && e.Role == models.RoleLDMSR {
-				name = e.Name
-			}
-		}
-		if name == "" {
-			return nil, errNoLDM
-		}
+		name = models.DefaultLDM
 	}
 	return models.OpenLDM(name, runtimeOptions)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,18 +58,16 @@ func TestLDMMethodErrors(t *testing.T) {
 	writeOddImage(t, odd)
 	out := filepath.Join(dir, "x.png")
 	t.Setenv("RESTORELAB_MODELS", t.TempDir())
-	// The cases that fail for want of an SRLDM, while none is bundled.
 	for _, tc := range []struct {
 		name string
 		args []string
 		want string
 	}{
-		{"no model", []string{"restore", "--task", "sr4", "--in", y, "--out", out, "--method", "ldm"}, "no SRLDM model is bundled yet; pass --ldm-model PATH"},
+		{"unknown model", []string{"restore", "--task", "sr4", "--in", y, "--out", out, "--method", "ldm", "--ldm-model", "srldm-xl"}, `model "srldm-xl" not found`},
 		{"not a bundle", []string{"restore", "--task", "sr4", "--in", y, "--out", out, "--method", "ddrm-ldm", "--ldm-model", "../../models/testdata/closed_f32"}, "need an ldm-sr bundle"},
 		{"odd size", []string{"restore", "--task", "denoise", "--in", odd, "--out", out, "--method", "ldm", "--ldm-model", ldmFixture}, "not a multiple of the autoencoder's factor 4"},
 		{"steps", []string{"restore", "--task", "sr4", "--in", y, "--out", out, "--method", "ldm", "--ldm-model", ldmFixture, "--ldm-steps", "1000"}, "1..999"},
 		{"unknown method", []string{"restore", "--task", "sr4", "--in", y, "--out", out, "--method", "sdxl"}, "use ddrm, baseline, ldm or ddrm-ldm"},
-		{"bench without model", []string{"bench", "--data", sample, "--out", filepath.Join(dir, "b"), "--methods", "baseline,ldm"}, "--ldm-model"},
 		{"bench steps", []string{"bench", "--data", sample, "--out", filepath.Join(dir, "b"), "--methods", "ldm", "--ldm-model", ldmFixture, "--ldm-eta", "3"}, "--ldm-steps or --ldm-eta: eta = 3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -80,6 +79,27 @@ func TestLDMMethodErrors(t *testing.T) {
 				t.Error("output written despite the error")
 			}
 		})
+	}
+}
+
+// Without --ldm-model the latent methods use the bundled SRLDM, which
+// super-resolves the sample well above the 10-15 dB of an untrained or
+// mis-wired model.
+func TestRestoreWithBundledSRLDM(t *testing.T) {
+	dir := t.TempDir()
+	y := filepath.Join(dir, "y.npy")
+	if code, _, errOut := cli(t, "degrade", "--task", "sr4", "--in", sample, "--out", y); code != 0 {
+		t.Fatal(errOut)
+	}
+	for _, method := range []string{"ldm", "ddrm-ldm"} {
+		out := filepath.Join(dir, method+".png")
+		code, stdout, errOut := cli(t, "restore", "--task", "sr4", "--in", y, "--out", out, "--method", method, "--ldm-steps", "10", "--ref", sample)
+		if code != 0 {
+			t.Fatalf("%s: %s", method, errOut)
+		}
+		if psnr := psnrOf(t, stdout); psnr < 21 {
+			t.Errorf("%s with the bundled SRLDM: %.2f dB; want at least 21\n%s", method, psnr, stdout)
+		}
 	}
 }
 
@@ -98,4 +118,15 @@ func TestBenchWithLDMMethods(t *testing.T) {
 	if err != nil || !strings.Contains(string(raw), `"ldm_steps": 2`) {
 		t.Errorf("results.json does not record the ldm settings (%v)", err)
 	}
+}
+
+// psnrOf reads the PSNR that restore --ref prints.
+func psnrOf(t *testing.T, stdout string) float64 {
+	t.Helper()
+	_, after, ok := strings.Cut(stdout, "PSNR ")
+	var psnr float64
+	if _, err := fmt.Sscanf(after, "%f dB", &psnr); !ok || err != nil {
+		t.Fatalf("no PSNR in the output %q", stdout)
+	}
+	return psnr
 }

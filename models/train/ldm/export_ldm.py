@@ -36,6 +36,7 @@ from train_ldm import SCHEDULE, build_ae, build_unet  # noqa: E402
 
 
 BUNDLED = os.path.join(HERE, "..", "..", "bundled")
+REPO = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
 DEFAULT_NAME = "srldm"  # models.DefaultLDM: the SRLDM restorelab uses without --ldm-model
 
 
@@ -82,8 +83,12 @@ def main():
     unet.load_state_dict(ckpt["ema"])
     ae.eval()
     unet.eval()
+    # The UNet's convolution and linear weights are stored as float16 (half
+    # the file; ONNX Runtime casts them back and computes in float32); the
+    # references below are computed with the same rounded weights.
+    common.store_float16([m for m in unet.modules() if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear))])
     c, f = ae_cfg["z_channels"], ae.factor
-    # The weights are float32 in the ONNX files: refuse before writing anything.
+    # Refuse before writing anything.
     weights = common.param_bytes(ae) + common.param_bytes(unet)
     if args.max_mb and weights > args.max_mb * 2**20:
         raise SystemExit(f"the weights take {weights / 2**20:.1f} MiB, over --max-mb {args.max_mb}; "
@@ -94,13 +99,13 @@ def main():
                f"encoder's mean by {scale:.6g} (latent_scale), the decoder divides z by it before decoding, "
                "so the UNet's latents need no scale factor outside them (scale_factor 1).")
     prov = {
-        "data": f"random crops of {ckpt['data']['images']} training images under {ckpt['data']['root']} "
+        "data": f"random crops of {ckpt['data']['images']} training images under {os.path.relpath(ckpt['data']['root'], REPO)} "
                 f"({folders}); low-res images by restorelab's bicubic x{f} (the sr4 operator), "
                 f"half of them with Gaussian noise up to sigma {cfg['lr_noise']} on the [0, 1] scale",
         "steps": ckpt["step"],
         "wall_time_minutes": round(ckpt["elapsed_s"] / 60.0, 1),
         "hardware": ", ".join(ckpt["hardware"]),
-        "licence": "trained here by this project; weights under the project's licence (MIT)",
+        "licence": "MIT (trained by this project; see LICENSE)",
         "autoencoder": {"kind": f"KL-f{f}", "architecture": {k: ae_cfg[k] for k in ("channels", "num_res_blocks",
                                                                                     "z_channels", "groups")},
                         "steps": ckpt["ae_step"], "params": sum(p.numel() for p in ae.parameters())},
@@ -134,7 +139,9 @@ def main():
              provenance=dict(prov, final_loss=round(ckpt["loss_ema"], 5),
                              params=sum(p.numel() for p in unet.parameters()),
                              architecture={k: cfg[k] for k in ("channels", "num_res_blocks", "heads", "groups")},
-                             ema_decay=cfg["ema_decay"])))]
+                             ema_decay=cfg["ema_decay"],
+                             precision="float16 storage of the convolution and linear weights; float32 arithmetic "
+                                       "and tensors")))]
 
     total = 0
     for part, model, example, ref_in, names, manifest in parts:
@@ -142,7 +149,8 @@ def main():
         os.makedirs(d, exist_ok=True)
         axes = {n: ({0: "B"} if n == "t" else {0: "B", 2: "H" if n == "image" else "h",
                                                 3: "W" if n == "image" else "w"}) for n in names}
-        total += common.export_onnx(model, example, os.path.join(d, "model.onnx"), names[:-1], names[-1:], axes)
+        total += common.export_onnx(model, example, os.path.join(d, "model.onnx"), names[:-1], names[-1:], axes,
+                                    fold_constants=part != "unet")  # folding would undo the float16 storage
         with torch.no_grad():
             y = model(*ref_in)
         common.save_reference(d, **dict(zip(names, (*ref_in, y))))
