@@ -7,13 +7,10 @@ import (
 )
 
 // DefaultDDRMLDMConfig returns the hybrid's defaults: LDM-SR's 100 steps
-// (see DefaultDDIMConfig) and DDRM's eta = 0.85 and eta_b = 1. Eta sets both
-// the latent chain's noise and the pull of a noisy measurement once the
-// chain is less noisy than it; LDM's eta = 1 would switch that pull off, and
-// the hybrid would then only differ from LDM while the chain is noisier
-// than y (with the tests' Gaussian latent prior, denoising gains 1 dB over
-// LDM at 0.85 and nothing at 1).
-func DefaultDDRMLDMConfig() DDRMConfig { return DDRMConfig{Steps: 100, Eta: 0.85, EtaB: 1} }
+// and eta = 1 for the latent chain (see DefaultDDIMConfig), so that the
+// chain is LDM's own and only the correction differs, and eta_b = 1, which
+// makes the output consistent with a noiseless y.
+func DefaultDDRMLDMConfig() DDRMConfig { return DDRMConfig{Steps: 100, Eta: 1, EtaB: 1} }
 
 // DDRMLDM is DDRM-LDM, the hybrid of SRLDM's latent sampler and DDRM's
 // measurement consistency (docs/ddrm-ldm.md has the full definition and why
@@ -23,32 +20,35 @@ func DefaultDDRMLDMConfig() DDRMConfig { return DDRMConfig{Steps: 100, Eta: 0.85
 //  1. z0_hat = (z_t - sqrt(1 - ab) eps) / sqrt(ab), with the UNet reading z_t
 //     and the low-resolution image, exactly as LDMSR;
 //  2. x0_hat = decode(z0_hat), an image in [-1, 1];
-//  3. per component of V^T x0_hat, the mean of DDRM's update at the next
-//     noise level sigma' (the latent schedule's variance-exploding level of
-//     t'): x0_bar + w (y_bar - x0_bar), with w = eta_b where
-//     s sigma' > sigma_y, sqrt(1 - eta^2) s sigma' / sigma_y where
-//     0 < s sigma' <= sigma_y, and 0 where s = 0. A noiseless y with
+//  3. per component of V^T x0_hat, at the next noise level sigma' (the
+//     latent schedule's variance-exploding level of t'): x0_bar +
+//     w (y_bar - x0_bar), with w = eta_b (s sigma')^2 / ((s sigma')^2 +
+//     sigma_y^2), the posterior-mean weight of y_bar against an estimate as
+//     uncertain as sigma', and w = 0 where s = 0. A noiseless y with
 //     eta_b = 1 thus replaces every observed component by y_bar. No noise is
 //     added in pixel space: the latent chain adds its own;
-//  4. z0_c = encode(clamp(x0_c, -1, 1)), the corrected estimate's latent;
+//  4. z0_c = z0_hat + encode(x0_c) - encode(x0_hat), both images clamped to
+//     [-1, 1]: the correction carried into the latent, without replacing
+//     z0_hat by the autoencoder's reconstruction encode(decode(z0_hat));
 //  5. eps_c = (z_t - sqrt(ab) z0_c) / sqrt(1 - ab), and DDIM's update with
 //     z0_c and eps_c, i.e. a draw from DDIM's q(z_t' | z_t, z0 = z0_c).
 //
 // The output is decode(z_0) with the same correction applied once more at
 // z_0's noise level, then mapped to [0, 1] and clamped: for a noiseless
 // measurement and eta_b = 1 it agrees with y up to clamping and rounding.
-// Eta, the latent chain's noise, also sets the less-noisy weight, as in DDRM.
+// Eta is the latent chain's DDIM eta; with eta_b = 0 the hybrid is LDM.
 //
 // It implements Sampler. As for LDMSR, State and StepInfo's Xt and XNext are
 // latents; StepInfo.X0Hat is the UNet's z0_hat, PixelX0Hat its decoding
 // (already computed), and Spectral the correction of step 3. Each step costs
-// one UNet, one decoder and one encoder evaluation, plus one decoding at the end.
+// one UNet and one decoder evaluation and one encoder evaluation of two
+// images, plus one decoding at the end.
 type DDRMLDM struct {
 	*DDIM
 	measured
 	ae        Autoencoder
 	op        Operator
-	eta, etaB float64
+	etaB      float64
 	cond      *Tensor // the low-resolution image in [-1, 1]
 	out       Shape
 	corrected *Tensor // the latest corrected x0 estimate, pixels in [-1, 1]
@@ -86,7 +86,7 @@ func NewDDRMLDM(unet Denoiser, ae Autoencoder, low *Tensor, op Operator, y *Tens
 	if err != nil {
 		return nil, err
 	}
-	return &DDRMLDM{DDIM: d, measured: newMeasured(op, y, cfg.SigmaY), ae: ae, op: op, eta: cfg.Eta, etaB: cfg.EtaB, cond: cond, out: out}, nil
+	return &DDRMLDM{DDIM: d, measured: newMeasured(op, y, cfg.SigmaY), ae: ae, op: op, etaB: cfg.EtaB, cond: cond, out: out}, nil
 }
 
 // Step implements Sampler. The last step also decodes and corrects the output, with ctx.
@@ -100,14 +100,8 @@ func (h *DDRMLDM) Step(ctx context.Context) (*StepInfo, error) {
 		return nil, err
 	}
 	xc, x0Bar, cases := h.correct(x0, info.SigmaNext)
-	zc, err := h.ae.Encode(ctx, xc.Clone().Clamp(-1, 1))
+	zc, err := h.reencode(ctx, z0, x0, xc)
 	if err != nil {
-		return nil, err
-	}
-	if zc.N != z0.N || zc.Shape != z0.Shape {
-		return nil, fmt.Errorf("the encoder returned %dx%v for images %dx%v; expected latents of %v", zc.N, zc.Shape, xc.N, xc.Shape, z0.Shape)
-	}
-	if err := checkFinite(zc.Data, "the encoded latent"); err != nil {
 		return nil, err
 	}
 	// eps that makes z0_c the estimate from z_t, so that the update samples
@@ -136,7 +130,7 @@ func (h *DDRMLDM) correct(x *Tensor, sig float64) (xc, xBar *Tensor, cases []Com
 	cases = h.cases(sig)
 	w := make([]float64, len(cases))
 	for k, c := range cases {
-		w[k] = ddrmWeight(c, float64(h.s[k]), sig, h.sigmaY, h.eta, h.etaB)
+		w[k] = h.weight(c, float64(h.s[k]), sig)
 	}
 	xBar = NewTensor(x.N, x.Shape)
 	xc = NewTensor(x.N, x.Shape)
@@ -150,6 +144,50 @@ func (h *DDRMLDM) correct(x *Tensor, sig float64) (xc, xBar *Tensor, cases []Com
 		h.op.V(xc.Item(b), spec)
 	}
 	return xc, xBar, cases
+}
+
+// reencode moves the latent z0, whose decoding is x0, by the encoder's
+// image of the correction x0 -> xc: z0 + E(xc) - E(x0), both images clamped
+// to [-1, 1] and encoded in one batch. Encoding xc alone would also replace
+// z0 by E(D(z0)), which a small autoencoder's reconstruction error pulls
+// away from z0 at every step; the difference cancels that error to first
+// order, and with no correction (xc = x0) the latent chain is LDM's own.
+func (h *DDRMLDM) reencode(ctx context.Context, z0, x0, xc *Tensor) (*Tensor, error) {
+	both, err := Stack(xc.Clone().Clamp(-1, 1), x0.Clone().Clamp(-1, 1))
+	if err != nil {
+		return nil, err
+	}
+	e, err := h.ae.Encode(ctx, both)
+	if err != nil {
+		return nil, err
+	}
+	if e.N != 2*z0.N || e.Shape != z0.Shape {
+		return nil, fmt.Errorf("the encoder returned %dx%v for images %dx%v; expected latents of %v", e.N, e.Shape, both.N, both.Shape, z0.Shape)
+	}
+	if err := checkFinite(e.Data, "the encoded latent"); err != nil {
+		return nil, err
+	}
+	n := len(z0.Data)
+	zc := z0.Clone()
+	for k := range zc.Data {
+		zc.Data[k] += e.Data[k] - e.Data[n+k]
+	}
+	return zc, nil
+}
+
+// weight is how far the correction moves a component of the clean estimate
+// towards y_bar, for singular value s at noise level sig: eta_b times the
+// posterior-mean weight of y_bar against an estimate as uncertain as the
+// noise level, (s sig)^2 / ((s sig)^2 + sigma_y^2), so eta_b itself for a
+// noiseless y and none in the null space. DDRM's own weights are those of a
+// noisy sample x_t', not of a clean estimate: they take a noisy y whole
+// while the chain is noisier than it, which a clean estimate must not.
+func (h *DDRMLDM) weight(c ComponentCase, s, sig float64) float64 {
+	if c == Missing {
+		return 0
+	}
+	v := s * sig * s * sig
+	return h.etaB * v / (v + h.sigmaY*h.sigmaY)
 }
 
 // output decodes the final latent and corrects it at its noise level.

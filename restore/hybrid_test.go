@@ -83,8 +83,9 @@ func TestDDRMLDMOtherTasks(t *testing.T) {
 	}
 }
 
-// TestDDRMLDMCorrection checks step 3 of the hybrid, per case, against
-// the means of DDRM's update, with H = diag(s).
+// TestDDRMLDMCorrection checks step 3 of the hybrid, per case, against the
+// posterior-mean weight eta_b (s sig)^2 / ((s sig)^2 + sigma_y^2), with
+// H = diag(s).
 func TestDDRMLDMCorrection(t *testing.T) {
 	shape := Shape{C: 3, H: 4, W: 4}
 	s := make([]float32, shape.Len())
@@ -111,16 +112,45 @@ func TestDDRMLDMCorrection(t *testing.T) {
 	sy := 2 * cfg.SigmaY
 	for k, v := range xc.Data {
 		var w float64
-		switch k % 3 {
-		case 0:
-			w = cfg.EtaB
-		case 1:
-			w = math.Sqrt(1-cfg.Eta*cfg.Eta) * sig * 0.02 / sy
+		if sk := float64(s[k]); sk > 0 {
+			w = cfg.EtaB * sk * sk * sig * sig / (sk*sk*sig*sig + sy*sy)
 		}
 		want := -0.3 + w*(yBarVal+0.3)
 		if math.Abs(float64(v)-want) > 1e-6 || xBar.Data[k] != -0.3 {
 			t.Fatalf("component %d (%v): corrected %v, want %v", k, cases[k], v, want)
 		}
+	}
+}
+
+// With eta_b = 0 the correction is nothing, and re-encoding the unchanged
+// estimate must leave the latent chain LDM's own, however lossy the
+// autoencoder: the hybrid's output is LDM's.
+func TestDDRMLDMWithoutCorrectionIsLDM(t *testing.T) {
+	_, op, y, low, task := sr4Setup(t, "sr4-noisy")
+	u := &gaussSRUNet{sched: ldmSchedule(t), tau: 0.1}
+	ae := &poolAE{f: 4, levels: 8}
+	l, err := NewLDMSR(u, ae, low, DDIMConfig{Steps: 20, Eta: 1, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Run(context.Background(), l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := NewDDRMLDM(u, ae, low, op, y, DDRMConfig{Steps: 20, Eta: 1, EtaB: 0, SigmaY: task.SigmaY, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Run(context.Background(), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var worst float64
+	for i, v := range got.Data {
+		worst = max(worst, math.Abs(float64(v-want.Data[i])))
+	}
+	if worst > 1e-5 {
+		t.Errorf("DDRM-LDM with eta_b = 0 differs from LDM by up to %.3g", worst)
 	}
 }
 
