@@ -57,7 +57,7 @@ var specs = []spec{
 	{name: "degrade", usage: "degrade [TASK]", summary: "make y = H x + sigma_y z from the clean image", max: 1, args: []argKind{argTask},
 		help: "Uses TASK (which also sets the task setting) or the task setting, with noise sigma_y and the seed; inpainting draws its random mask from the seed."},
 	{name: "set", usage: "set [KEY [VALUE]]", summary: "show the settings, or show or change one", max: 2, args: []argKind{argKey, argValue},
-		help: "Keys: task, method (ddrm, baseline, ldm or ddrm-ldm), model (the prior of ddrm), ldm_model (the SRLDM of ldm and ddrm-ldm; default for the bundled one), steps, eta, eta_b, sigma_y (a number or auto for the task's level), seed. Changes apply from the next start."},
+		help: "Keys: task, method (ddrm, baseline, ldm or ddrm-ldm; steps, eta and eta_b still at the old method's defaults take the new one's: 20, 0.85, 1 for ddrm, 100, 1, 1 for ldm and ddrm-ldm), model (the prior of ddrm), ldm_model (the SRLDM of ldm and ddrm-ldm; default for the bundled one), steps, eta, eta_b, sigma_y (a number or auto for the task's level), seed. Changes apply from the next start."},
 	{name: "start", usage: "start", summary: "begin a new restoration of y with the settings",
 		help: "DDRM runs advance with step and run; the baseline (bicubic for super-resolution, y for deblurring and denoising, H^+ y otherwise) is computed at once."},
 	{name: "step", usage: "step [N]", summary: "take N steps (default 1)", max: 1,

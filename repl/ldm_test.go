@@ -112,3 +112,23 @@ func TestLatentMethods(t *testing.T) {
 		t.Error("unknown method accepted")
 	}
 }
+
+func TestMethodDefaultsFollowTheMethod(t *testing.T) {
+	s := NewSession(Config{})
+	check := func(steps int, eta float64) {
+		t.Helper()
+		if st := s.Settings(); st.Steps != steps || st.Eta != eta {
+			t.Errorf("method %s: steps %d, eta %g; want %d, %g", st.Method, st.Steps, st.Eta, steps, eta)
+		}
+	}
+	must(t, s.Set("method", "ldm"))
+	check(100, 1)
+	must(t, s.Set("method", "ddrm-ldm"))
+	check(100, 1)
+	must(t, s.Set("method", "ddrm"))
+	check(20, 0.85)
+	// Settings the user chose stay.
+	must(t, s.Set("steps", "7"))
+	must(t, s.Set("method", "ldm"))
+	check(7, 0.85)
+}

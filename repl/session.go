@@ -66,6 +66,18 @@ func DefaultSettings() Settings {
 	return Settings{Task: "sr4", Method: "ddrm", Model: gaussianModel, Steps: c.Steps, Eta: c.Eta, EtaB: c.EtaB, SigmaY: -1, Seed: c.Seed}
 }
 
+// methodDefaults are a method's default steps, eta and eta_b.
+func methodDefaults(method string) restore.DDRMConfig {
+	switch method {
+	case "ldm":
+		c := restore.DefaultDDIMConfig()
+		return restore.DDRMConfig{Steps: c.Steps, Eta: c.Eta, EtaB: restore.DefaultDDRMConfig().EtaB}
+	case "ddrm-ldm":
+		return restore.DefaultDDRMLDMConfig()
+	}
+	return restore.DefaultDDRMConfig()
+}
+
 // SettingKeys are the keys Set accepts, in display order.
 var SettingKeys = []string{"task", "method", "model", "ldm_model", "steps", "eta", "eta_b", "sigma_y", "seed"}
 
@@ -181,6 +193,13 @@ func (s *Session) Set(key, value string) error {
 	case "method":
 		if !slices.Contains(Methods, value) {
 			err = fmt.Errorf("unknown method %q; use one of %s", value, strings.Join(Methods, ", "))
+			break
+		}
+		// Sampler settings still at the old method's defaults follow the
+		// new method's: LDM runs 100 steps at eta 1, DDRM 20 at 0.85.
+		if old := methodDefaults(v.Method); v.Steps == old.Steps && v.Eta == old.Eta && v.EtaB == old.EtaB {
+			d := methodDefaults(value)
+			v.Steps, v.Eta, v.EtaB = d.Steps, d.Eta, d.EtaB
 		}
 		v.Method = value
 	case "ldm_model":

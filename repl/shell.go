@@ -158,6 +158,10 @@ func (sh *Shell) set(_ context.Context, args []string) error {
 		return err
 	}
 	sh.printf("%s = %s\n", strings.ReplaceAll(args[0], "-", "_"), v)
+	if len(args) == 2 && args[0] == "method" {
+		st := sh.Session.Settings()
+		sh.printf("steps = %d, eta = %g, eta_b = %g\n", st.Steps, st.Eta, st.EtaB)
+	}
 	return nil
 }
 
