@@ -153,11 +153,11 @@ func (h *DDRMLDM) correct(x *Tensor, sig float64) (xc, xBar *Tensor, cases []Com
 // away from z0 at every step; the difference cancels that error to first
 // order, and with no correction (xc = x0) the latent chain is LDM's own.
 func (h *DDRMLDM) reencode(ctx context.Context, z0, x0, xc *Tensor) (*Tensor, error) {
-	both, err := Stack(xc.Clone().Clamp(-1, 1), x0.Clone().Clamp(-1, 1))
+	both, err := Stack(xc, x0)
 	if err != nil {
 		return nil, err
 	}
-	e, err := h.ae.Encode(ctx, both)
+	e, err := h.ae.Encode(ctx, both.Clamp(-1, 1))
 	if err != nil {
 		return nil, err
 	}
