@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strings"
-	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -18,10 +16,7 @@ import (
 // it. It holds one session; Features is safe for concurrent use, and Close
 // waits for running calls.
 type Inception struct {
-	manifest Manifest
-	in, out  TensorSpec
-	mu       sync.RWMutex // held for reading by runs, for writing by Close
-	session  *ort.DynamicAdvancedSession
+	*onnxGraph // closed by Close; runs hold its lock for reading
 }
 
 // OpenInception opens a feature network by name or path, looked up as Open
@@ -44,27 +39,11 @@ func OpenInception(nameOrPath string, opts Options) (*Inception, error) {
 	if m.Role != RoleInception {
 		return nil, fmt.Errorf("model %s has role %s, so it is not a feature network (%s)", m.Name, m.Role, RoleInception)
 	}
-	if err := InitRuntime(opts.Library); err != nil {
-		return nil, err
-	}
-	ins, outs, err := graphIO(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", src.where, err)
-	}
-	if p := fileProblems(m, ins, outs); len(p) > 0 {
-		return nil, fmt.Errorf("model %s does not match its %s: %s", m.Name, ManifestFile, strings.Join(p, "; "))
-	}
-	so, err := sessionOptions(opts)
+	g, err := newGraph(src, m, data, opts)
 	if err != nil {
 		return nil, err
 	}
-	defer so.Destroy()
-	in, out := m.Inputs[0], m.Outputs[0]
-	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{in.Name}, []string{out.Name}, so)
-	if err != nil {
-		return nil, fmt.Errorf("model %s: ONNX Runtime cannot load it: %w", m.Name, err)
-	}
-	return &Inception{manifest: *m, in: in, out: out, session: sess}, nil
+	return &Inception{g}, nil
 }
 
 // Manifest returns the model's manifest.
@@ -72,16 +51,7 @@ func (f *Inception) Manifest() Manifest { return f.manifest }
 
 // Close releases the ONNX Runtime session, after running calls finish.
 // Later calls to Features fail.
-func (f *Inception) Close() error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.session == nil {
-		return nil
-	}
-	err := f.session.Destroy()
-	f.session = nil
-	return err
-}
+func (f *Inception) Close() error { return f.close() }
 
 // Features returns one feature vector per image of x, whose values are in
 // [0, 1]; gray images are repeated in every channel. The values are mapped

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"strings"
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -206,6 +207,12 @@ func openGraph(src source, role Role, opts Options) (*onnxGraph, error) {
 	if m.Role != role {
 		return nil, fmt.Errorf("model %s (%s) has role %s; it must be an %s", m.Name, src.where, m.Role, role)
 	}
+	return newGraph(src, m, data, opts)
+}
+
+// newGraph creates the session of a loaded one-input model whose graph
+// must match its manifest m.
+func newGraph(src source, m *Manifest, data []byte, opts Options) (*onnxGraph, error) {
 	if err := InitRuntime(opts.Library); err != nil {
 		return nil, err
 	}
@@ -214,14 +221,14 @@ func openGraph(src source, role Role, opts Options) (*onnxGraph, error) {
 		return nil, fmt.Errorf("%s: %w", src.where, err)
 	}
 	if p := fileProblems(m, ins, outs); len(p) > 0 {
-		return nil, fmt.Errorf("model %s does not match its %s: %s", m.Name, ManifestFile, p[0])
+		return nil, fmt.Errorf("model %s does not match its %s: %s", m.Name, ManifestFile, strings.Join(p, "; "))
 	}
 	so, err := sessionOptions(opts)
 	if err != nil {
 		return nil, err
 	}
 	defer so.Destroy()
-	// The contract allows one input; the first output is the image.
+	// The contract allows one input; the first output is the result.
 	in, out := ins[0], outs[0]
 	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{in.Name}, []string{out.Name}, so)
 	if err != nil {
