@@ -125,6 +125,95 @@ def open_run(run_dir, resume):
         raise SystemExit(f"{ckpt_path} exists; use --resume or another --name")
     return ckpt_path, log, None
 
+class Progress:
+    """A run's counters and random state, restored from a checkpoint."""
+
+    def __init__(self, ckpt, rng, device):
+        self.rng = rng
+        self.step, self.elapsed, self.loss_ema, self.history, self.hardware = 0, 0.0, None, [], []
+        if ckpt is not None:
+            self.step, self.elapsed, self.loss_ema = ckpt["step"], ckpt["elapsed_s"], ckpt["loss_ema"]
+            self.history, self.hardware = ckpt["loss_history"], ckpt["hardware"]
+            rng.bit_generator.state = ckpt["numpy_rng"]
+            torch.set_rng_state(ckpt["torch_rng"])
+        hw = hardware_string(device)
+        if hw not in self.hardware:
+            self.hardware.append(hw)
+
+    def state(self):
+        """The checkpoint entries that resume the counters and random state."""
+        return {"step": self.step, "elapsed_s": self.elapsed, "loss_ema": self.loss_ema,
+                "loss_history": self.history, "numpy_rng": self.rng.bit_generator.state,
+                "torch_rng": torch.get_rng_state(), "hardware": self.hardware}
+
+
+def train(*, model, ema, opt, cfg, args, progress, step_loss, state, log, ckpt_path, max_steps=0):
+    """Trains until args.minutes of training over all sessions, max_steps
+    (0: no limit), or SIGINT/SIGTERM, then saves. step_loss() returns the
+    loss of one batch, its crop count and extra log text; state() is the
+    whole checkpoint. Adam with linear warmup over cfg["warmup"] steps,
+    gradient clipping at 1, and an EMA of the weights when ema is given;
+    checkpoints after args.first_save_minutes, then every args.save_minutes."""
+    stop = {"signal": None}
+
+    def on_signal(signum, _frame):
+        stop["signal"] = signum
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    p = progress
+    budget = args.minutes * 60.0
+    session_start, elapsed_at_start = time.time(), p.elapsed
+    next_save = p.elapsed + (args.first_save_minutes if p.step == 0 else args.save_minutes) * 60.0
+    win_t, win_crops = time.time(), 0
+    model.train()
+    while True:
+        p.elapsed = elapsed_at_start + (time.time() - session_start)
+        if stop["signal"] is not None or p.elapsed >= budget or (max_steps and p.step >= max_steps):
+            break
+        loss, n, info = step_loss()
+        lr = cfg["lr"] * min(1.0, (p.step + 1) / cfg["warmup"])
+        for g in opt.param_groups:
+            g["lr"] = lr
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        p.step += 1
+        if ema is not None:
+            # The decay warms up so the average is not dominated by the random init.
+            decay = min(cfg["ema_decay"], (1 + p.step) / (10 + p.step))
+            with torch.no_grad():
+                for pe, pm in zip(ema.parameters(), model.parameters()):
+                    pe.lerp_(pm, 1 - decay)
+
+        lv = loss.item()
+        p.loss_ema = lv if p.loss_ema is None else 0.98 * p.loss_ema + 0.02 * lv
+        win_crops += n
+        if p.step % args.log_every == 0:
+            now = time.time()
+            rate = win_crops / (now - win_t)
+            win_t, win_crops = now, 0
+            p.history.append([p.step, round(p.elapsed, 1), p.loss_ema])
+            log(f"step {p.step} loss {lv:.4f} loss_ema {p.loss_ema:.4f}{info} lr {lr:.2e} "
+                f"{rate:.1f} crops/s elapsed {p.elapsed / 60:.1f} min")
+        if p.elapsed >= next_save:
+            save_checkpoint(ckpt_path, state())
+            log(f"checkpoint at step {p.step}")
+            next_save = p.elapsed + args.save_minutes * 60.0
+
+    save_checkpoint(ckpt_path, state())
+    if stop["signal"] is not None:
+        why = f"signal {stop['signal']}"
+    elif max_steps and p.step >= max_steps:
+        why = "max steps reached"
+    else:
+        why = "budget reached"
+    log(f"stopped ({why}) at step {p.step}, elapsed {p.elapsed / 60:.1f} min, loss_ema {p.loss_ema}; "
+        f"saved {ckpt_path}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", choices=sorted(CONFIGS), default="cpu")
@@ -169,100 +258,36 @@ def main():
 
     rng = np.random.default_rng(args.seed)
     torch.manual_seed(args.seed)
-    step, elapsed, history, hardware = 0, 0.0, [], []
-    loss_ema = None
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         ema.load_state_dict(ckpt["ema"])
         opt.load_state_dict(ckpt["optimizer"])
-        step, elapsed = ckpt["step"], ckpt["elapsed_s"]
-        history, hardware = ckpt["loss_history"], ckpt["hardware"]
-        loss_ema = ckpt["loss_ema"]
-        rng.bit_generator.state = ckpt["numpy_rng"]
-        torch.set_rng_state(ckpt["torch_rng"])
-    hw = hardware_string(device)
-    if hw not in hardware:
-        hardware.append(hw)
+    progress = Progress(ckpt, rng, device)
 
     t0 = time.time()
     sampler = CropSampler(args.data, DATA_FOLDERS, cfg["crop"], rng)
     log(f"run {run_dir}: config {cfg['config']} {json.dumps(cfg)}; {n_params} params; "
         f"{len(sampler.images)} images {sampler.counts} loaded in {time.time() - t0:.1f}s; "
-        f"device {device} ({hw}); start step {step}, elapsed {elapsed / 60:.1f} min")
+        f"device {device} ({progress.hardware[-1]}); start step {progress.step}, "
+        f"elapsed {progress.elapsed / 60:.1f} min")
 
     betas = torch.linspace(SCHEDULE["beta_start"], SCHEDULE["beta_end"], SCHEDULE["T"], dtype=torch.float64)
     alpha_bar = torch.cumprod(1.0 - betas, 0).float().to(device)
 
     def state():
-        return {"config": cfg, "schedule": SCHEDULE, "model": model.state_dict(), "ema": ema.state_dict(),
-                "optimizer": opt.state_dict(), "step": step, "elapsed_s": elapsed, "loss_ema": loss_ema,
-                "loss_history": history, "numpy_rng": rng.bit_generator.state,
-                "torch_rng": torch.get_rng_state(), "hardware": hardware, "params": n_params,
-                "data": {"root": args.data, "folders": sampler.counts}}
+        return dict({"config": cfg, "schedule": SCHEDULE, "model": model.state_dict(), "ema": ema.state_dict(),
+                     "optimizer": opt.state_dict(), "params": n_params,
+                     "data": {"root": args.data, "folders": sampler.counts}}, **progress.state())
 
-    stop = {"signal": None}
-
-    def on_signal(signum, _frame):
-        stop["signal"] = signum
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-
-    budget = args.minutes * 60.0
-    session_start = time.time()
-    elapsed_at_start = elapsed
-    next_save = elapsed + (args.first_save_minutes if step == 0 else args.save_minutes) * 60.0
-    win_t, win_crops = time.time(), 0
-    model.train()
-    while True:
-        elapsed = elapsed_at_start + (time.time() - session_start)
-        if stop["signal"] is not None or elapsed >= budget or (args.max_steps and step >= args.max_steps):
-            break
-
+    def step_loss():
         x0 = sampler.batch(cfg["batch"]).to(device)
         t = torch.randint(0, SCHEDULE["T"], (x0.shape[0],), device=device)
         eps = torch.randn_like(x0)
         ab = alpha_bar[t][:, None, None, None]
-        loss = F.mse_loss(model(ab.sqrt() * x0 + (1 - ab).sqrt() * eps, t), eps)
+        return F.mse_loss(model(ab.sqrt() * x0 + (1 - ab).sqrt() * eps, t), eps), x0.shape[0], ""
 
-        lr = cfg["lr"] * min(1.0, (step + 1) / cfg["warmup"])
-        for g in opt.param_groups:
-            g["lr"] = lr
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        step += 1
-
-        # EMA decay warms up so the average is not dominated by the random init.
-        decay = min(cfg["ema_decay"], (1 + step) / (10 + step))
-        with torch.no_grad():
-            for pe, pm in zip(ema.parameters(), model.parameters()):
-                pe.lerp_(pm, 1 - decay)
-
-        lv = loss.item()
-        loss_ema = lv if loss_ema is None else 0.98 * loss_ema + 0.02 * lv
-        win_crops += x0.shape[0]
-        if step % args.log_every == 0:
-            now = time.time()
-            rate = win_crops / (now - win_t)
-            win_t, win_crops = now, 0
-            history.append([step, round(elapsed, 1), loss_ema])
-            log(f"step {step} loss {lv:.4f} loss_ema {loss_ema:.4f} lr {lr:.2e} "
-                f"{rate:.1f} crops/s elapsed {elapsed / 60:.1f} min")
-        if elapsed >= next_save:
-            save_checkpoint(ckpt_path, state())
-            log(f"checkpoint at step {step}")
-            next_save = elapsed + args.save_minutes * 60.0
-
-    save_checkpoint(ckpt_path, state())
-    if stop["signal"] is not None:
-        why = f"signal {stop['signal']}"
-    elif args.max_steps and step >= args.max_steps:
-        why = "max steps reached"
-    else:
-        why = "budget reached"
-    log(f"stopped ({why}) at step {step}, elapsed {elapsed / 60:.1f} min, loss_ema {loss_ema}; saved {ckpt_path}")
+    train(model=model, ema=ema, opt=opt, cfg=cfg, args=args, progress=progress, step_loss=step_loss, state=state,
+          log=log, ckpt_path=ckpt_path, max_steps=args.max_steps)
 
 
 if __name__ == "__main__":

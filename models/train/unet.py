@@ -60,7 +60,10 @@ class Upsample(nn.Module):
 class UNet(nn.Module):
     """DDPM-style UNet: eps = UNet(x_t, t), x_t in [-1, 1]-image space, t in 0..T-1."""
 
-    def __init__(self, channels=(32, 64, 128, 128), num_res_blocks=2, groups=8, dropout=0.0):
+    def __init__(self, channels=(32, 64, 128, 128), num_res_blocks=2, groups=8, dropout=0.0,
+                 in_channels=3, out_channels=3, mid_attention=None):
+        """mid_attention, a module of the middle width or None, goes between
+        the two middle residual blocks."""
         super().__init__()
         self.channels = tuple(channels)
         self.size_multiple = 2 ** (len(channels) - 1)
@@ -73,7 +76,7 @@ class UNet(nn.Module):
             persistent=False)
         self.temb_mlp = nn.Sequential(nn.Linear(sin_dim, temb_dim), nn.SiLU(), nn.Linear(temb_dim, temb_dim))
 
-        self.conv_in = nn.Conv2d(3, ch0, 3, padding=1)
+        self.conv_in = nn.Conv2d(in_channels, ch0, 3, padding=1)
         self.down = nn.ModuleList()
         skip_chs = [ch0]
         ch = ch0
@@ -86,8 +89,10 @@ class UNet(nn.Module):
                 self.down.append(Downsample(ch))
                 skip_chs.append(ch)
 
-        self.mid = nn.ModuleList([ResBlock(ch, ch, temb_dim, groups, dropout),
-                                  ResBlock(ch, ch, temb_dim, groups, dropout)])
+        mid = [ResBlock(ch, ch, temb_dim, groups, dropout), ResBlock(ch, ch, temb_dim, groups, dropout)]
+        if mid_attention is not None:
+            mid.insert(1, mid_attention(ch))
+        self.mid = nn.ModuleList(mid)
 
         self.up = nn.ModuleList()
         for level, out_ch in reversed(list(enumerate(channels))):
@@ -98,7 +103,7 @@ class UNet(nn.Module):
                 self.up.append(Upsample(ch))
 
         self.norm_out = nn.GroupNorm(groups, ch)
-        self.conv_out = nn.Conv2d(ch, 3, 3, padding=1)
+        self.conv_out = nn.Conv2d(ch, out_channels, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)
         nn.init.zeros_(self.conv_out.bias)
 
@@ -110,7 +115,7 @@ class UNet(nn.Module):
             h = m(h, temb) if isinstance(m, ResBlock) else m(h)
             hs.append(h)
         for m in self.mid:
-            h = m(h, temb)
+            h = m(h, temb) if isinstance(m, ResBlock) else m(h)
         for m in self.up:
             if isinstance(m, ResBlock):
                 h = m(torch.cat([h, hs.pop()], dim=1), temb)

@@ -3,8 +3,8 @@
 - AutoencoderKL: a KL-regularised autoencoder with downsampling factor 4 and
   3 latent channels (the "KL-f4" of latent diffusion), fully convolutional.
 - CondUNet: an eps-prediction UNet on concat(z_t, low-resolution image) at
-  the latent resolution, built from the blocks of the bundled DDRM prior's
-  UNet (models/train/unet.py), with self-attention at the coarsest level.
+  the latent resolution: the bundled DDRM prior's UNet (models/train/unet.py)
+  with self-attention in its middle block.
 - bicubic_down: restorelab's bicubic downsampling operator (the sr tasks'
   degradation), so that training sees the low-resolution images the Go side
   will feed.
@@ -19,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from unet import Downsample, ResBlock, Upsample, timestep_embedding  # noqa: E402
+from unet import UNet  # noqa: E402
 
 
 class AEBlock(nn.Module):
@@ -117,59 +117,13 @@ class AttnBlock(nn.Module):
         return x + self.proj(out)
 
 
-class CondUNet(nn.Module):
-    """eps = CondUNet(concat(z_t, low-res image), t) at the latent resolution."""
+class CondUNet(UNet):
+    """eps = CondUNet(concat(z_t, low-res image), t) at the latent resolution:
+    the DDRM prior's UNet with attention in its middle block."""
 
     def __init__(self, channels, num_res_blocks, heads, groups, z_channels=3, cond_channels=3, dropout=0.0):
-        super().__init__()
-        self.size_multiple = 2 ** (len(channels) - 1)
-        ch0 = channels[0]
-        sin_dim = max(ch0, 64)
-        temb_dim = 4 * ch0
-        half = sin_dim // 2
-        self.register_buffer(
-            "freqs", torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32) / half),
-            persistent=False)
-        self.temb_mlp = nn.Sequential(nn.Linear(sin_dim, temb_dim), nn.SiLU(), nn.Linear(temb_dim, temb_dim))
-        self.conv_in = nn.Conv2d(z_channels + cond_channels, ch0, 3, padding=1)
-
-        self.down = nn.ModuleList()
-        skip_chs = [ch0]
-        ch = ch0
-        for level, out_ch in enumerate(channels):
-            for _ in range(num_res_blocks):
-                self.down.append(ResBlock(ch, out_ch, temb_dim, groups, dropout))
-                ch = out_ch
-                skip_chs.append(ch)
-            if level != len(channels) - 1:
-                self.down.append(Downsample(ch))
-                skip_chs.append(ch)
-        self.mid = nn.ModuleList([ResBlock(ch, ch, temb_dim, groups, dropout), AttnBlock(ch, heads, groups),
-                                  ResBlock(ch, ch, temb_dim, groups, dropout)])
-        self.up = nn.ModuleList()
-        for level, out_ch in reversed(list(enumerate(channels))):
-            for _ in range(num_res_blocks + 1):
-                self.up.append(ResBlock(ch + skip_chs.pop(), out_ch, temb_dim, groups, dropout))
-                ch = out_ch
-            if level != 0:
-                self.up.append(Upsample(ch))
-        self.norm_out = nn.GroupNorm(groups, ch)
-        self.conv_out = nn.Conv2d(ch, z_channels, 3, padding=1)
-        nn.init.zeros_(self.conv_out.weight)
-        nn.init.zeros_(self.conv_out.bias)
-
-    def forward(self, x, t):
-        temb = self.temb_mlp(timestep_embedding(t, self.freqs))
-        h = self.conv_in(x)
-        hs = [h]
-        for m in self.down:
-            h = m(h, temb) if isinstance(m, ResBlock) else m(h)
-            hs.append(h)
-        for m in self.mid:
-            h = m(h, temb) if isinstance(m, ResBlock) else m(h)
-        for m in self.up:
-            h = m(torch.cat([h, hs.pop()], dim=1), temb) if isinstance(m, ResBlock) else m(h)
-        return self.conv_out(F.silu(self.norm_out(h)))
+        super().__init__(channels, num_res_blocks, groups, dropout, in_channels=z_channels + cond_channels,
+                         out_channels=z_channels, mid_attention=lambda ch: AttnBlock(ch, heads, groups))
 
 
 def _keys(x, a=-0.5):

@@ -25,7 +25,6 @@ import argparse
 import copy
 import json
 import os
-import signal
 import sys
 import time
 
@@ -37,7 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, ".."))
 from nets import AutoencoderKL, CondUNet, bicubic_down  # noqa: E402
-from train import DATA_FOLDERS, DATA_ROOT, CropSampler, hardware_string, open_run, save_checkpoint  # noqa: E402
+from train import DATA_FOLDERS, DATA_ROOT, CropSampler, Progress, open_run, train  # noqa: E402
 
 RUNS = os.path.join(HERE, "..", "runs")
 # Latent diffusion's SR schedule ("linear" in its code): betas are the
@@ -210,85 +209,25 @@ def main():
 
     opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"])
     n_params = sum(p.numel() for p in model.parameters())
-    step, elapsed, history, hardware, loss_ema = 0, 0.0, [], [], None
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         if ema is not None:
             ema.load_state_dict(ckpt["ema"])
         opt.load_state_dict(ckpt["optimizer"])
-        step, elapsed, history = ckpt["step"], ckpt["elapsed_s"], ckpt["loss_history"]
-        hardware, loss_ema = ckpt["hardware"], ckpt["loss_ema"]
-        rng.bit_generator.state = ckpt["numpy_rng"]
-        torch.set_rng_state(ckpt["torch_rng"])
-    hw = hardware_string(device)
-    if hw not in hardware:
-        hardware.append(hw)
-    log(f"stage {args.stage}: {n_params} params; device {device} ({hw}); start step {step}, "
-        f"elapsed {elapsed / 60:.1f} min")
+    progress = Progress(ckpt, rng, device)
+    log(f"stage {args.stage}: {n_params} params; device {device} ({progress.hardware[-1]}); "
+        f"start step {progress.step}, elapsed {progress.elapsed / 60:.1f} min")
 
     def state():
-        s = {"config": cfg, "model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-             "elapsed_s": elapsed, "loss_ema": loss_ema, "loss_history": history,
-             "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "hardware": hardware,
-             "params": n_params, "data": {"root": args.data, "folders": images.counts,
-                                          "images": len(images.images)}}
+        s = {"config": cfg, "model": model.state_dict(), "optimizer": opt.state_dict(), "params": n_params,
+             "data": {"root": args.data, "folders": images.counts, "images": len(images.images)}}
         if ema is not None:
             s["ema"] = ema.state_dict()
             s["schedule"] = SCHEDULE
-        return dict(s, **extra)
+        return dict(s, **extra, **progress.state())
 
-    stop = {"signal": None}
-
-    def on_signal(signum, _frame):
-        stop["signal"] = signum
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-
-    budget = args.minutes * 60.0
-    session_start, elapsed_at_start = time.time(), elapsed
-    next_save = elapsed + (args.first_save_minutes if step == 0 else args.save_minutes) * 60.0
-    win_t, win_crops = time.time(), 0
-    model.train()
-    while True:
-        elapsed = elapsed_at_start + (time.time() - session_start)
-        if stop["signal"] is not None or elapsed >= budget:
-            break
-        loss, n, info = step_loss()
-        lr = cfg["lr"] * min(1.0, (step + 1) / cfg["warmup"])
-        for g in opt.param_groups:
-            g["lr"] = lr
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        step += 1
-        if ema is not None:
-            # The decay warms up so the average is not dominated by the random init.
-            decay = min(cfg["ema_decay"], (1 + step) / (10 + step))
-            with torch.no_grad():
-                for pe, pm in zip(ema.parameters(), model.parameters()):
-                    pe.lerp_(pm, 1 - decay)
-
-        lv = loss.item()
-        loss_ema = lv if loss_ema is None else 0.98 * loss_ema + 0.02 * lv
-        win_crops += n
-        if step % args.log_every == 0:
-            now = time.time()
-            rate = win_crops / (now - win_t)
-            win_t, win_crops = now, 0
-            history.append([step, round(elapsed, 1), loss_ema])
-            log(f"step {step} loss {lv:.4f} loss_ema {loss_ema:.4f}{info} lr {lr:.2e} "
-                f"{rate:.1f} crops/s elapsed {elapsed / 60:.1f} min")
-        if elapsed >= next_save:
-            save_checkpoint(ckpt_path, state())
-            log(f"checkpoint at step {step}")
-            next_save = elapsed + args.save_minutes * 60.0
-
-    save_checkpoint(ckpt_path, state())
-    why = f"signal {stop['signal']}" if stop["signal"] is not None else "budget reached"
-    log(f"stopped ({why}) at step {step}, elapsed {elapsed / 60:.1f} min, loss_ema {loss_ema}; saved {ckpt_path}")
-
+    train(model=model, ema=ema, opt=opt, cfg=cfg, args=args, progress=progress, step_loss=step_loss, state=state,
+          log=log, ckpt_path=ckpt_path)
 
 if __name__ == "__main__":
     main()
