@@ -61,9 +61,12 @@ class UNet(nn.Module):
     """DDPM-style UNet: eps = UNet(x_t, t), x_t in [-1, 1]-image space, t in 0..T-1."""
 
     def __init__(self, channels=(32, 64, 128, 128), num_res_blocks=2, groups=8, dropout=0.0,
-                 in_channels=3, out_channels=3, mid_attention=None):
-        """mid_attention, a module of the middle width or None, goes between
-        the two middle residual blocks."""
+                 in_channels=3, out_channels=3, mid_attention=None, extra_mid_blocks=0):
+        """mid_attention, a function making a module of the middle width, or
+        None, puts that module between the two middle residual blocks;
+        extra_mid_blocks residual blocks follow them. Every new block starts
+        as the identity, so a trained UNet grown by them computes the same
+        function until it trains on."""
         super().__init__()
         self.channels = tuple(channels)
         self.size_multiple = 2 ** (len(channels) - 1)
@@ -92,6 +95,7 @@ class UNet(nn.Module):
         mid = [ResBlock(ch, ch, temb_dim, groups, dropout), ResBlock(ch, ch, temb_dim, groups, dropout)]
         if mid_attention is not None:
             mid.insert(1, mid_attention(ch))
+        mid += [ResBlock(ch, ch, temb_dim, groups, dropout) for _ in range(extra_mid_blocks)]
         self.mid = nn.ModuleList(mid)
 
         self.up = nn.ModuleList()
