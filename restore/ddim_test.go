@@ -40,7 +40,7 @@ func TestDDIMTimestepsFollowLDM(t *testing.T) {
 	if len(seq) != 100 || seq[0] != 991 || seq[1] != 981 || seq[99] != 1 || d.next(99) != 0 || d.next(0) != 981 {
 		t.Errorf("time steps %v..., last goes to %d", seq[:3], d.next(99))
 	}
-	if _, err := sched.DDIMTimesteps(1000); err == nil {
+	if _, err := sched.TimeSteps(LDMSteps, 1000); err == nil {
 		t.Error("1000 DDIM steps accepted; the first would be t = 1000")
 	}
 }
@@ -138,7 +138,7 @@ func TestDDIMStepMoments(t *testing.T) {
 // independent noise, so the variance follows a scalar recursion from the
 // standard normal start.
 func ddimGaussianVariance(sched *Schedule, steps int, eta, lambda float64) float64 {
-	seq, _ := sched.DDIMTimesteps(steps)
+	seq, _ := sched.TimeSteps(LDMSteps, steps)
 	v := 1.0
 	for i, t := range seq {
 		tn := 0

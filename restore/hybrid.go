@@ -47,7 +47,6 @@ type DDRMLDM struct {
 	*DDIM
 	measured
 	ae        Autoencoder
-	op        Operator
 	etaB      float64
 	cond      *Tensor // the low-resolution image in [-1, 1]
 	out       Shape
@@ -76,17 +75,18 @@ func NewDDRMLDM(unet Denoiser, ae Autoencoder, low *Tensor, op Operator, y *Tens
 		return nil, fmt.Errorf("the low-resolution input is %dx%d, which SRLDM (factor %d) restores to %dx%d, but the measurement's clean image is %dx%d; give a low-resolution image 1/%d the size of the output (see restore.LowResInput)",
 			low.Shape.W, low.Shape.H, ae.Factor(), out.W, out.H, in.W, in.H, ae.Factor())
 	}
-	if y == nil || y.Shape != op.OutShape() || y.N != low.N {
-		return nil, fmt.Errorf("measurement does not match the operator's %v or the %d low-resolution images; degrade with the same task and image size", op.OutShape(), low.N)
+	if y != nil && y.N != low.N {
+		return nil, fmt.Errorf("%d measurements for %d low-resolution images; give one of each per image", y.N, low.N)
 	}
-	if err := checkFinite(y.Data, "the measurement"); err != nil {
+	m, err := newMeasured(op, y, cfg.SigmaY)
+	if err != nil {
 		return nil, err
 	}
 	d, err := newDDIM("ddrm-ldm", den, low.N, latentShape(ae, low), DDIMConfig{Steps: cfg.Steps, Eta: cfg.Eta, Seed: cfg.Seed})
 	if err != nil {
 		return nil, err
 	}
-	return &DDRMLDM{DDIM: d, measured: newMeasured(op, y, cfg.SigmaY), ae: ae, op: op, etaB: cfg.EtaB, cond: cond, out: out}, nil
+	return &DDRMLDM{DDIM: d, measured: m, ae: ae, etaB: cfg.EtaB, cond: cond, out: out}, nil
 }
 
 // Step implements Sampler. The last step also decodes and corrects the output, with ctx.
@@ -99,7 +99,7 @@ func (h *DDRMLDM) Step(ctx context.Context) (*StepInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	xc, x0Bar, cases := h.correct(x0, info.SigmaNext)
+	xc, x0Bar, cases, w := h.correct(x0, info.SigmaNext)
 	zc, err := h.reencode(ctx, z0, x0, xc)
 	if err != nil {
 		return nil, err
@@ -114,7 +114,7 @@ func (h *DDRMLDM) Step(ctx context.Context) (*StepInfo, error) {
 	h.advance(info, zc, eps)
 	info.X0Hat = z0
 	info.PixelX0Hat = func() (*Tensor, error) { return x0, nil }
-	info.Spectral = &SpectralView{X0HatBar: x0Bar, YBar: h.yBar, Singulars: h.s, Cases: cases, SigmaY: h.sigmaY}
+	info.Spectral = h.view(x0Bar, cases, w)
 	h.corrected = xc
 	if h.Done() {
 		if h.final, err = h.output(ctx); err != nil {
@@ -125,25 +125,16 @@ func (h *DDRMLDM) Step(ctx context.Context) (*StepInfo, error) {
 }
 
 // correct applies step 3 of the hybrid at noise level sig to images x in
-// [-1, 1]: it returns the corrected images, V^T x and each component's case.
-func (h *DDRMLDM) correct(x *Tensor, sig float64) (xc, xBar *Tensor, cases []ComponentCase) {
+// [-1, 1]: it returns the corrected images, V^T x, each component's case
+// and weight.
+func (h *DDRMLDM) correct(x *Tensor, sig float64) (xc, xBar *Tensor, cases []ComponentCase, w []float64) {
 	cases = h.cases(sig)
-	w := make([]float64, len(cases))
+	w = make([]float64, len(cases))
 	for k, c := range cases {
 		w[k] = h.weight(c, float64(h.s[k]), sig)
 	}
-	xBar = NewTensor(x.N, x.Shape)
-	xc = NewTensor(x.N, x.Shape)
-	spec := make([]float32, x.Shape.Len())
-	for b := range x.N {
-		xb, yb := xBar.Item(b), h.yBar.Item(b)
-		h.op.Vt(xb, x.Item(b))
-		for k, v := range xb {
-			spec[k] = float32(float64(v) + w[k]*float64(yb[k]-v))
-		}
-		h.op.V(xc.Item(b), spec)
-	}
-	return xc, xBar, cases
+	xc, xBar = h.dataStep(x, w)
+	return xc, xBar, cases, w
 }
 
 // reencode moves the latent z0, whose decoding is x0, by the encoder's
@@ -196,7 +187,7 @@ func (h *DDRMLDM) output(ctx context.Context) (*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	xc, _, _ := h.correct(x, h.sched.Sigma(h.next(len(h.seq)-1)))
+	xc, _, _, _ := h.correct(x, h.sched.Sigma(h.next(len(h.seq)-1)))
 	return xc, nil
 }
 
@@ -208,10 +199,6 @@ func (h *DDRMLDM) SetState(index int, x *Tensor) error {
 	h.corrected, h.final = nil, nil
 	return nil
 }
-
-// Measurement returns the measurement in the sampler's [-1, 1] space,
-// 2 y - H 1. It is shared: do not modify it.
-func (h *DDRMLDM) Measurement() *Tensor { return h.y }
 
 // LowRes returns the conditioning image in [-1, 1]. It is shared: do not
 // modify it.

@@ -108,7 +108,7 @@ func TestDDRMLDMCorrection(t *testing.T) {
 		x.Data[k] = -0.3
 	}
 	const sig = 1.5
-	xc, xBar, cases := h.correct(x, sig)
+	xc, xBar, cases, _ := h.correct(x, sig)
 	sy := 2 * cfg.SigmaY
 	for k, v := range xc.Data {
 		var w float64

@@ -3,7 +3,6 @@ package restore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 )
 
@@ -98,7 +97,7 @@ func (c ComponentCase) String() string {
 	return "unknown"
 }
 
-// SpectralView is a DDRM step in the spectral space of H = U diag(s) V^T.
+// SpectralView is a step in the spectral space of H = U diag(s) V^T.
 type SpectralView struct {
 	// X0HatBar is V^T x0_hat, per image, in the operator's spectral layout.
 	X0HatBar *Tensor
@@ -108,6 +107,10 @@ type SpectralView struct {
 	Singulars []float32
 	// Cases tells, per component, which DDRM case applied at this step.
 	Cases []ComponentCase
+	// Weights are how far the step moved each component of x0_hat toward
+	// y_bar: x0_bar + w (y_bar - x0_bar) is the estimate after the data
+	// step (for DDRM, the mean of its update), 0 where y says nothing.
+	Weights []float32
 	// SigmaY is the measurement noise level in the sampler's [-1, 1] space.
 	SigmaY float64
 }
@@ -156,16 +159,4 @@ func checkFinite(v []float32, what string) error {
 		}
 	}
 	return nil
-}
-
-// checkNewState validates a SetState call on a run of steps steps whose
-// current sample is cur.
-func checkNewState(index, steps int, x, cur *Tensor) error {
-	if index < 0 || index > steps {
-		return fmt.Errorf("step %d is out of range; use 0..%d", index, steps)
-	}
-	if x.N != cur.N || x.Shape != cur.Shape {
-		return fmt.Errorf("state of shape %dx%v does not match the run's %dx%v", x.N, x.Shape, cur.N, cur.Shape)
-	}
-	return checkFinite(x.Data, "the new state")
 }

@@ -95,34 +95,3 @@ func (s *Schedule) Sigma(t int) float64 {
 	ab := s.AlphaBar(t)
 	return math.Sqrt(1-ab) / math.Sqrt(ab)
 }
-
-// DDRMTimesteps returns DDRM's skip sequence for n steps in the order they
-// are visited: with skip = T / n (integer division), the steps
-// (n-1)*skip, ..., skip, 0. Each step goes from seq[i] to seq[i+1], the last
-// to -1.
-func (s *Schedule) DDRMTimesteps(n int) ([]int, error) {
-	return s.uniformSteps(n, 0)
-}
-
-// DDIMTimesteps returns latent diffusion's uniform DDIM steps for n steps in
-// visiting order: with c = T / n, the steps (n-1)*c+1, ..., c+1, 1 (LDM adds
-// one so that the last step lands on alpha_bar_0's neighbour, as its code does).
-// n = T is refused: its first step would be T, past the schedule's end.
-func (s *Schedule) DDIMTimesteps(n int) ([]int, error) {
-	if n == s.T {
-		return nil, fmt.Errorf("steps = %d is out of range; use 1..%d", n, s.T-1)
-	}
-	return s.uniformSteps(n, 1)
-}
-
-func (s *Schedule) uniformSteps(n, offset int) ([]int, error) {
-	if n < 1 || n > s.T {
-		return nil, fmt.Errorf("steps = %d is out of range; use 1..%d", n, s.T)
-	}
-	skip := s.T / n
-	seq := make([]int, n)
-	for i := range seq {
-		seq[i] = (n-1-i)*skip + offset
-	}
-	return seq, nil
-}

@@ -2,6 +2,8 @@ package restore
 
 import (
 	"math"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -63,21 +65,35 @@ func TestCosineClosedForm(t *testing.T) {
 
 func TestTimesteps(t *testing.T) {
 	s := DefaultDDPMSchedule()
-	seq, err := s.DDRMTimesteps(20)
+	seq, err := s.TimeSteps(SkipSteps, 20)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(seq) != 20 || seq[0] != 950 || seq[1] != 900 || seq[19] != 0 {
 		t.Errorf("DDRM steps = %v, want 950, 900, ..., 0", seq)
 	}
-	ddim, _ := s.DDIMTimesteps(100)
+	ddim, _ := s.TimeSteps(LDMSteps, 100)
 	if len(ddim) != 100 || ddim[0] != 991 || ddim[99] != 1 {
 		t.Errorf("DDIM steps = %v, want 991, ..., 1", ddim)
 	}
 	for _, n := range []int{0, 1001} {
-		if _, err := s.DDRMTimesteps(n); err == nil {
+		if _, err := s.TimeSteps(SkipSteps, n); err == nil {
 			t.Errorf("steps %d accepted", n)
 		}
+	}
+	// DiffPIR's quadratic sequence, as numpy computes it in the reference:
+	// 999 - int(sqrt(linspace(0, 1000**2, 20))), the last lowered by one.
+	quad, err := s.TimeSteps(QuadSteps, 20)
+	want := []int{999, 770, 675, 602, 541, 487, 438, 393, 351, 311, 274, 239, 205, 172, 141, 111, 82, 54, 26, 0}
+	if err != nil || !slices.Equal(quad, want) {
+		t.Errorf("quadratic steps = %v (%v), want %v", quad, err, want)
+	}
+	quad, _ = s.TimeSteps(QuadSteps, 100)
+	if len(quad) != 100 || quad[1] != 899 || quad[50] != 289 || quad[98] != 5 || quad[99] != 0 {
+		t.Errorf("100 quadratic steps = %v", quad)
+	}
+	if _, err := s.TimeSteps(QuadSteps, 900); err == nil || !strings.Contains(err.Error(), "fewer") {
+		t.Errorf("900 quadratic steps, which repeat time steps: %v", err)
 	}
 	if _, err := NewSchedule("quadratic", 1e-4, 0.02, 1000); err == nil {
 		t.Error("unknown kind accepted")

@@ -48,7 +48,7 @@ func ExampleCurvePlot() {
 // Show DDPM's linear schedule with the steps a 10-step DDRM run visits.
 func ExampleSchedulePlot() {
 	s := restore.DefaultDDPMSchedule()
-	steps, err := s.DDRMTimesteps(10)
+	steps, err := s.TimeSteps(restore.SkipSteps, 10)
 	if err != nil {
 		log.Fatal(err)
 	}
