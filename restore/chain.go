@@ -116,7 +116,13 @@ func newChain(what string, den Denoiser, kind TimeSteps, steps, n int, s Shape, 
 	if err != nil {
 		return nil, err
 	}
-	return &chain{what: what, den: den, sched: info.Schedule, seq: seq, final: kind.final(), seed: seed, x: NewTensor(n, s)}, nil
+	return newChainOf(what, den, seq, kind.final(), n, s, seed), nil
+}
+
+// newChainOf is a chain visiting the time steps seq, then final, for a
+// prior checkPrior accepted.
+func newChainOf(what string, den Denoiser, seq []int, final, n int, s Shape, seed uint64) *chain {
+	return &chain{what: what, den: den, sched: den.Info().Schedule, seq: seq, final: final, seed: seed, x: NewTensor(n, s)}
 }
 
 // checkPrior reports why the prior described by info cannot sample n images
