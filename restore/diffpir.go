@@ -70,9 +70,9 @@ const diffPIRSigmaFloor = 0.001
 //     spectral component: x0_hat_bar = x0_bar + w (y_bar - x0_bar) with w =
 //     s^2 / (s^2 + rho_t), so (s^2 y_bar + rho_t x0_bar) / (s^2 + rho_t),
 //     and x0_bar where s = 0;
-//  3. eps_hat = (x_t - sqrt(ab) x0_hat) / sqrt(1 - ab) and the move (Eq.
-//  15. x' = sqrt(ab') x0_hat + sqrt(1 - ab') (sqrt(1 - zeta) eps_hat +
-//     sqrt(zeta) z), z fresh noise.
+//  3. eps_hat = (x_t - sqrt(ab) x0_hat) / sqrt(1 - ab) and the move of the
+//     paper's Eq. 15, x' = sqrt(ab') x0_hat + sqrt(1 - ab') (sqrt(1 - zeta)
+//     eps_hat + sqrt(zeta) z), z fresh noise.
 //
 // The last step (t = 0) takes no data step, as in the reference, and goes
 // to t = -1: the output is that step's x0_t. (The reference returns x_0,
