@@ -1,88 +1,29 @@
 // Package bench runs the study's evaluation: it degrades clean images with
-// each task, restores them with each method, and measures PSNR, SSIM,
-// measurement consistency and throughput, and, from the saved images, FID
-// and KID (see Distances), writing images, CSV and a Markdown table in the
-// study's layout.
+// each task, restores them with each method of package method, and
+// measures PSNR, SSIM, measurement consistency and throughput, and, from the
+// saved images, FID and KID (see Distances), writing images, CSV and a
+// Markdown table in the study's layout.
 package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/restorelab/restorelab/method"
 	"github.com/restorelab/restorelab/restore"
 	"github.com/restorelab/restorelab/viz"
 )
 
-// Method restores a measurement.
-type Method interface {
-	Name() string
-	// Restore returns the restored images in [0, 1] and the number of
-	// network evaluations it spent per image.
-	Restore(ctx context.Context, task restore.Task, op restore.Operator, y *restore.Tensor, sigmaY float64, seed uint64) (*restore.Tensor, int, error)
-}
-
-// Baseline is the study's baseline: bicubic upsampling for super-resolution,
-// the measurement otherwise (see restore.Task.Baseline).
-type Baseline struct{}
-
-// Name implements Method.
-func (Baseline) Name() string { return "baseline" }
-
-// Restore implements Method.
-func (Baseline) Restore(_ context.Context, task restore.Task, op restore.Operator, y *restore.Tensor, _ float64, _ uint64) (*restore.Tensor, int, error) {
-	x, err := task.Baseline(op, y)
-	return x, 0, err
-}
-
-// DDRM restores with the DDRM sampler and a prior.
-type DDRM struct {
-	// Label names the method in results; "ddrm" when empty.
-	Label  string
-	Prior  restore.Denoiser
-	Config restore.DDRMConfig
-}
-
-// Name implements Method.
-func (m DDRM) Name() string {
-	if m.Label == "" {
-		return "ddrm"
-	}
-	return m.Label
-}
-
-// Restore implements Method.
-func (m DDRM) Restore(ctx context.Context, task restore.Task, op restore.Operator, y *restore.Tensor, sigmaY float64, seed uint64) (*restore.Tensor, int, error) {
-	return restoreWith(ctx, m, nil, task, op, y, sigmaY, seed)
-}
-
-// Sampler implements SamplerMethod.
-func (m DDRM) Sampler(_ restore.Task, op restore.Operator, y *restore.Tensor, sigmaY float64, seed uint64) (restore.Sampler, error) {
-	cfg := m.Config
-	cfg.SigmaY, cfg.Seed = sigmaY, seed
-	return restore.NewDDRM(m.Prior, op, y, cfg)
-}
-
-// SamplerMethod is a Method that restores with a step-by-step sampler, so
-// Run can record its intermediate estimates.
-type SamplerMethod interface {
-	Method
-	Sampler(task restore.Task, op restore.Operator, y *restore.Tensor, sigmaY float64, seed uint64) (restore.Sampler, error)
-}
-
-// restoreWith runs a sampler method's sampler to the end with hooks.
-func restoreWith(ctx context.Context, m SamplerMethod, hooks []restore.Hook, task restore.Task, op restore.Operator, y *restore.Tensor, sigmaY float64, seed uint64) (*restore.Tensor, int, error) {
-	s, err := m.Sampler(task, op, y, sigmaY, seed)
-	if err != nil {
-		return nil, 0, err
-	}
-	x, err := restore.Run(ctx, s, hooks...)
-	return x, s.Len(), err
+// Entry is one method of an evaluation, under the label its results carry.
+type Entry struct {
+	// Label names the method in results, tables and file names, such as
+	// "ddrm" or "ddrm:gaussian".
+	Label    string
+	Settings method.Settings
 }
 
 // Result is one restored image's scores.
@@ -95,27 +36,39 @@ type Result struct {
 	// Consistency is ||H x - y|| divided by the square root of the number
 	// of measurement values: the per-value distance to the measurement.
 	Consistency float64 `json:"consistency"`
-	Seconds     float64 `json:"seconds"`
-	NFE         int     `json:"nfe"`
+	// Seconds is the restoration alone: the sampler and its network
+	// evaluations, without saving images or drawing step grids.
+	Seconds float64 `json:"seconds"`
+	// RenderSeconds is the time spent drawing and saving the step grid.
+	RenderSeconds float64 `json:"render_seconds,omitempty"`
+	NFE           int     `json:"nfe"`
 }
 
 func (r Result) key() string { return r.Image + "\x00" + r.Task + "\x00" + r.Method }
 
-// Skip is an image that could not be evaluated, and why.
+// Skip is an image, or one task or method on it, that could not be
+// evaluated, and why. Task and Method are empty when the image itself
+// could not be read.
 type Skip struct {
 	Image  string `json:"image"`
+	Task   string `json:"task,omitempty"`
+	Method string `json:"method,omitempty"`
 	Reason string `json:"reason"`
 }
 
 // Config describes an evaluation.
 type Config struct {
-	Images  []string // clean image files
-	Tasks   []string
-	Methods []Method
-	Out     string // output folder, created if missing
-	Seed    uint64
+	// Images are the clean image files; Names gives each its name in
+	// results and file names (see ImageNames), nil for ImageNames(Images).
+	Images, Names []string
+	Tasks         []string
+	Methods       []Entry
+	// Models opens the networks the methods' settings name.
+	Models method.Models
+	Out    string // output folder, created if missing
+	Seed   uint64
 	// StepGrids is the number of images, from the first, for which the
-	// x0_hat of every step of each SamplerMethod is saved as a grid
+	// x0_hat of every step of each sampler is saved as a grid
 	// (StepGridPath), the study's "intermediate results".
 	StepGrids int
 	// Done are results of an earlier run of the same configuration: the
@@ -130,10 +83,11 @@ type Config struct {
 }
 
 // Run evaluates every method on every task and image, saving the clean,
-// degraded and restored images as PNG under Out/<task>/. Images that cannot
-// be read are skipped and reported, and the run goes on. It returns every
-// result (cfg.Done first) and the skipped images; on cancellation or failure
-// it returns those so far with the error.
+// degraded and restored images as PNG under Out/<task>/. An image that
+// cannot be read, a task it does not fit or a method that fails on it is
+// recorded as skipped, and the run goes on; only cancellation and failures
+// to write stop it. It returns every result (cfg.Done first) and the
+// skips; on cancellation or failure it returns those so far with the error.
 func Run(ctx context.Context, cfg Config) ([]Result, []Skip, error) {
 	if len(cfg.Images) == 0 {
 		return nil, nil, fmt.Errorf("no images to evaluate; point --data at a folder of PNG or JPEG files")
@@ -145,6 +99,10 @@ func Run(ctx context.Context, cfg Config) ([]Result, []Skip, error) {
 			return nil, nil, err
 		}
 		tasks = append(tasks, t)
+	}
+	names := cfg.Names
+	if names == nil {
+		names = ImageNames(cfg.Images)
 	}
 	results := append([]Result(nil), cfg.Done...)
 	finished := map[string]bool{}
@@ -160,10 +118,10 @@ func Run(ctx context.Context, cfg Config) ([]Result, []Skip, error) {
 	}
 	total, done := len(cfg.Images)*len(tasks)*len(cfg.Methods), 0
 	for i, path := range cfg.Images {
-		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+		name := names[i]
 		x, err := restore.LoadImage(path)
 		if err != nil {
-			skipped = append(skipped, Skip{Image: path, Reason: err.Error()})
+			skipped = append(skipped, Skip{Image: name, Reason: err.Error()})
 			done += len(tasks) * len(cfg.Methods)
 			if err := save(); err != nil {
 				return results, skipped, err
@@ -172,8 +130,12 @@ func Run(ctx context.Context, cfg Config) ([]Result, []Skip, error) {
 		}
 		x = restore.ToRGB(x)
 		for _, task := range tasks {
-			err := runTask(ctx, cfg, task, name, x, i < cfg.StepGrids, finished, func(r Result) error {
-				results = append(results, r)
+			r := taskRun{cfg: cfg, task: task, name: name, clean: x, recordSteps: i < cfg.StepGrids, finished: finished}
+			err := r.run(ctx, func(res Result) error {
+				results = append(results, res)
+				return save()
+			}, func(sk Skip) error {
+				skipped = append(skipped, sk)
 				return save()
 			}, func(what string) {
 				if cfg.Progress != nil {
@@ -182,14 +144,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, []Skip, error) {
 				done++
 			})
 			if err != nil {
-				var bad *imageError
-				if !errors.As(err, &bad) {
-					return results, skipped, err
-				}
-				skipped = append(skipped, Skip{Image: path, Reason: err.Error()})
-				if err := save(); err != nil {
-					return results, skipped, err
-				}
+				return results, skipped, err
 			}
 		}
 	}
@@ -199,89 +154,134 @@ func Run(ctx context.Context, cfg Config) ([]Result, []Skip, error) {
 	return results, skipped, nil
 }
 
-// imageError marks an image the task cannot take, such as one whose size
-// the super-resolution factor does not divide: the image is skipped.
-type imageError struct{ err error }
+// ImageNames names images by their file names without extension, and with
+// it where two files would otherwise share a name (cat.png and cat.jpg
+// become cat_png and cat_jpg).
+func ImageNames(paths []string) []string {
+	stem := func(p string) string { return strings.TrimSuffix(filepath.Base(p), filepath.Ext(p)) }
+	count := map[string]int{}
+	for _, p := range paths {
+		count[stem(p)]++
+	}
+	names := make([]string, len(paths))
+	used := map[string]bool{}
+	for i, p := range paths {
+		n := stem(p)
+		if count[n] > 1 {
+			n += "_" + strings.ToLower(strings.TrimPrefix(filepath.Ext(p), "."))
+		}
+		for base, k := n, 2; used[n]; k++ {
+			n = fmt.Sprintf("%s_%d", base, k)
+		}
+		used[n] = true
+		names[i] = n
+	}
+	return names
+}
 
-func (e *imageError) Error() string { return e.err.Error() }
+// taskRun is one image and one task of an evaluation.
+type taskRun struct {
+	cfg         Config
+	task        restore.Task
+	name        string
+	clean       *restore.Tensor
+	recordSteps bool
+	finished    map[string]bool
+}
 
-// runTask degrades one image with a task and restores it with each method
-// not yet finished, passing each result to add.
-func runTask(ctx context.Context, cfg Config, task restore.Task, name string, x *restore.Tensor, recordSteps bool, finished map[string]bool, add func(Result) error, starting func(string)) error {
-	dir := filepath.Join(cfg.Out, task.Name)
+// run degrades the image with the task and restores it with each method
+// not yet finished, passing each result to add and each failure to skip.
+func (r taskRun) run(ctx context.Context, add func(Result) error, skip func(Skip) error, starting func(string)) error {
+	dir := filepath.Join(r.cfg.Out, r.task.Name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("cannot create output folder: %w", err)
 	}
-	var keep []bool
-	if task.Name == "inpaint" {
-		keep = restore.RandomInpaintMask(x.Shape.H, x.Shape.W, cfg.Seed)
-	}
-	op, err := task.Operator(x.Shape, keep)
-	if err != nil {
-		return &imageError{fmt.Errorf("%s: %w", name, err)}
-	}
-	y, err := restore.Degrade(op, x, task.SigmaY, cfg.Seed)
+	keep, err := r.task.Mask("", r.clean.Shape.H, r.clean.Shape.W, r.cfg.Seed)
 	if err != nil {
 		return err
+	}
+	p, err := method.Degrade(r.task, r.clean, keep, r.task.SigmaY, r.cfg.Seed)
+	if err != nil {
+		for range r.cfg.Methods {
+			starting(fmt.Sprintf("%s %s", r.name, r.task.Name))
+		}
+		return skip(Skip{Image: r.name, Task: r.task.Name, Reason: err.Error()})
 	}
 	// Only the measurement has missing pixels: the clean image is saved
 	// whole, as FID and KID read it back as the reference.
-	if err := saveAll(dir, name, map[string]*restore.Tensor{"clean": x}, nil); err != nil {
+	if err := restore.SaveImage(ImagePath(r.cfg.Out, r.task.Name, r.name, "clean"), r.clean, nil); err != nil {
 		return err
 	}
-	if err := saveAll(dir, name, map[string]*restore.Tensor{"degraded": y.Clone().Clamp(0, 1)}, keep); err != nil {
+	if err := restore.SaveImage(ImagePath(r.cfg.Out, r.task.Name, r.name, "degraded"), p.Y.Clone().Clamp(0, 1), keep); err != nil {
 		return err
 	}
-	for _, m := range cfg.Methods {
-		starting(fmt.Sprintf("%s %s %s", name, task.Name, m.Name()))
-		r := Result{Image: name, Task: task.Name, Method: m.Name()}
-		if finished[r.key()] {
+	for _, m := range r.cfg.Methods {
+		starting(fmt.Sprintf("%s %s %s", r.name, r.task.Name, m.Label))
+		res := Result{Image: r.name, Task: r.task.Name, Method: m.Label}
+		if r.finished[res.key()] {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		start := time.Now()
-		out, nfe, err := restoreOne(ctx, cfg.Out, m, task, op, y, name, cfg.Seed, recordSteps)
-		if err != nil {
-			return fmt.Errorf("%s on %s (%s): %w", m.Name(), name, task.Name, err)
+		if err := r.restore(ctx, m, p, &res); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if err := skip(Skip{Image: r.name, Task: r.task.Name, Method: m.Label, Reason: err.Error()}); err != nil {
+				return err
+			}
+			continue
 		}
-		r.Seconds, r.NFE = time.Since(start).Seconds(), nfe
-		if r.SSIM, err = restore.SSIM(out.Data, x.Data, x.Shape); err != nil {
-			return &imageError{fmt.Errorf("%s: %w", name, err)}
-		}
-		r.PSNR = restore.PSNR(out.Data, x.Data)
-		r.Consistency = consistency(op, out, y)
-		if err := saveAll(dir, name, map[string]*restore.Tensor{m.Name(): out}, nil); err != nil {
-			return err
-		}
-		if err := add(r); err != nil {
+		if err := add(res); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// restoreOne runs one method, saving its step grid when recordSteps is set
-// and the method is a sampler.
-func restoreOne(ctx context.Context, out string, m Method, task restore.Task, op restore.Operator, y *restore.Tensor, name string, seed uint64, recordSteps bool) (*restore.Tensor, int, error) {
-	sm, ok := m.(SamplerMethod)
-	if !recordSteps || !ok {
-		return m.Restore(ctx, task, op, y, task.SigmaY, seed)
+// restore runs one method on the problem, scores it into res and saves
+// its image and, when recording steps, its step grid.
+func (r taskRun) restore(ctx context.Context, m Entry, p method.Problem, res *Result) error {
+	sampler, err := m.Settings.Sampler(r.cfg.Models, p, r.cfg.Seed)
+	if err != nil {
+		return err
 	}
 	var steps []*restore.StepInfo
-	x, nfe, err := restoreWith(ctx, sm, []restore.Hook{func(info *restore.StepInfo) error {
-		steps = append(steps, info)
-		return nil
-	}}, task, op, y, task.SigmaY, seed)
-	if err != nil {
-		return nil, 0, err
+	var hooks []restore.Hook
+	if r.recordSteps && sampler.Len() > 0 {
+		hooks = append(hooks, func(info *restore.StepInfo) error {
+			steps = append(steps, info)
+			return nil
+		})
 	}
+	start := time.Now()
+	out, err := restore.Run(ctx, sampler, hooks...)
+	if err != nil {
+		return err
+	}
+	res.Seconds, res.NFE = time.Since(start).Seconds(), sampler.Len()
+	if res.SSIM, err = restore.SSIM(out.Data, r.clean.Data, r.clean.Shape); err != nil {
+		return err
+	}
+	res.PSNR = restore.PSNR(out.Data, r.clean.Data)
+	res.Consistency = restore.Consistency(p.Op, out, p.Y)
+	if err := restore.SaveImage(ImagePath(r.cfg.Out, r.task.Name, r.name, m.Label), out, nil); err != nil {
+		return err
+	}
+	if len(steps) == 0 {
+		return nil
+	}
+	start = time.Now()
 	grid, err := viz.StepGrid(steps, max(1, len(steps)/6), viz.GridOptions{CellHeight: 96})
 	if err != nil {
-		return nil, 0, err
+		return err
 	}
-	return x, nfe, viz.SavePNG(StepGridPath(out, task.Name, name, m.Name()), viz.FromImage(grid))
+	if err := viz.SavePNG(StepGridPath(r.cfg.Out, r.task.Name, r.name, m.Label), viz.FromImage(grid)); err != nil {
+		return err
+	}
+	res.RenderSeconds = time.Since(start).Seconds()
+	return nil
 }
 
 // StepGridPath is where Run saves the intermediate estimates of a method on
@@ -298,27 +298,6 @@ func ImagePath(out, task, image, label string) string {
 }
 
 var labelFileName = strings.NewReplacer(":", "-", "/", "-", `\`, "-")
-
-func saveAll(dir, name string, images map[string]*restore.Tensor, keep []bool) error {
-	for label, t := range images {
-		if err := restore.SaveImage(ImagePath(filepath.Dir(dir), filepath.Base(dir), name, label), t, keep); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// consistency is ||H x - y|| / sqrt(m) for a single image.
-func consistency(op restore.Operator, x, y *restore.Tensor) float64 {
-	hx := make([]float32, op.OutShape().Len())
-	restore.ApplyH(op, hx, x.Data)
-	var sum float64
-	for i, v := range hx {
-		d := float64(v - y.Data[i])
-		sum += d * d
-	}
-	return math.Sqrt(sum / float64(len(hx)))
-}
 
 // Summary is the mean of one task and method over images.
 type Summary struct {

@@ -8,8 +8,26 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/restorelab/restorelab/method"
 	"github.com/restorelab/restorelab/restore"
 )
+
+// entry is a method with settings given as key=value, labelled by its name.
+func entry(t *testing.T, name string, settings ...string) Entry {
+	t.Helper()
+	m, err := method.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := m.Defaults()
+	for _, kv := range settings {
+		k, v, _ := strings.Cut(kv, "=")
+		if err := s.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return Entry{Label: name, Settings: s}
+}
 
 func TestRunWritesImagesAndScores(t *testing.T) {
 	dir := t.TempDir()
@@ -21,12 +39,10 @@ func TestRunWritesImagesAndScores(t *testing.T) {
 	if err := restore.SaveImage(img, x, nil); err != nil {
 		t.Fatal(err)
 	}
-	cfg := restore.DefaultDDRMConfig()
-	cfg.Steps = 3
 	out := filepath.Join(dir, "out")
 	results, _, err := Run(context.Background(), Config{
-		Images: []string{img}, Tasks: []string{"sr4", "denoise"}, Out: out,
-		Methods: []Method{Baseline{}, DDRM{Prior: restore.NewGaussianDenoiser(nil), Config: cfg}},
+		Images: []string{img}, Tasks: []string{"sr4", "denoise"}, Out: out, Models: method.Analytic{},
+		Methods: []Entry{entry(t, "baseline"), entry(t, "ddrm", "steps=3")},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -86,5 +102,84 @@ func TestRunRejectsBadInput(t *testing.T) {
 	}
 	if _, _, err := Run(context.Background(), Config{Images: []string{"x.png"}, Tasks: []string{"sr3"}}); err == nil || !strings.Contains(err.Error(), "unknown task") {
 		t.Errorf("unknown task: %v", err)
+	}
+}
+
+// TestRunRecordsFailuresAndGoesOn: an unreadable image, an image the task
+// does not fit and a method that fails are skipped and reported; the other
+// results are all there.
+func TestRunRecordsFailuresAndGoesOn(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.png")
+	odd := filepath.Join(dir, "odd.png")
+	bad := filepath.Join(dir, "bad.png")
+	for path, side := range map[string]int{good: 32, odd: 30} {
+		x := restore.NewTensor(1, restore.Shape{C: 3, H: side, W: side})
+		if err := restore.SaveImage(path, x, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(bad, []byte("not a png"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	results, skipped, err := Run(context.Background(), Config{
+		Images: []string{bad, good, odd}, Tasks: []string{"sr4", "denoise"}, Out: filepath.Join(dir, "out"), Models: method.Analytic{},
+		Methods: []Entry{entry(t, "baseline"), entry(t, "ddrm", "steps=2", "model=missing")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// good and odd on denoise, good on sr4: baseline only.
+	if len(results) != 3 {
+		t.Errorf("%d results, want 3: %+v", len(results), results)
+	}
+	var reasons []string
+	for _, s := range skipped {
+		reasons = append(reasons, s.Image+" "+s.Task+" "+s.Method+": "+s.Reason)
+	}
+	all := strings.Join(reasons, "\n")
+	for _, want := range []string{"bad  : ", "odd sr4 : ", "good sr4 ddrm: ", "not available"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("skips lack %q:\n%s", want, all)
+		}
+	}
+}
+
+func TestImageNamesAreUnique(t *testing.T) {
+	got := ImageNames([]string{"a/cat.png", "b/cat.jpg", "c/dog.png", "d/cat.png"})
+	want := []string{"cat_png", "cat_jpg", "dog", "cat_png_2"}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("ImageNames = %v, want %v", got, want)
+		}
+	}
+}
+
+// TestCompatibleNamesWhatChanged checks the resume rule: the same settings
+// resume, new methods and images join, and another prior, setting or file
+// under an existing name is refused with a message naming it.
+func TestCompatibleNamesWhatChanged(t *testing.T) {
+	ddrm, _ := entry(t, "ddrm").Settings.Identity(method.Analytic{})
+	f := &File{Settings: Settings{Seed: 1, Methods: map[string]map[string]string{"ddrm": ddrm}, Images: map[string]string{"cat": "aaa"}}}
+	same := Settings{Seed: 1, Methods: map[string]map[string]string{"ddrm": ddrm}, Images: map[string]string{"cat": "aaa", "dog": "bbb"}}
+	if err := f.Compatible(same); err != nil {
+		t.Errorf("a run adding an image: %v", err)
+	}
+	other := map[string]string{}
+	for k, v := range ddrm {
+		other[k] = v
+	}
+	other["model_digest"] = "sha256:ffff"
+	for _, tc := range []struct {
+		s    Settings
+		want string
+	}{
+		{Settings{Seed: 2}, "--seed 1"},
+		{Settings{Seed: 1, Methods: map[string]map[string]string{"ddrm": other}}, "model_digest"},
+		{Settings{Seed: 1, Images: map[string]string{"cat": "ccc"}}, "image cat"},
+	} {
+		if err := f.Compatible(tc.s); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want an error naming %q", tc.s, err, tc.want)
+		}
 	}
 }

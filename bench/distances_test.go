@@ -58,7 +58,7 @@ func distanceRun(t *testing.T, n int) (string, []Result) {
 		images = append(images, p)
 	}
 	out := filepath.Join(dir, "out")
-	results, _, err := Run(context.Background(), Config{Images: images, Tasks: []string{"sr4", "inpaint"}, Methods: []Method{Baseline{}}, Out: out})
+	results, _, err := Run(context.Background(), Config{Images: images, Tasks: []string{"sr4", "inpaint"}, Methods: []Entry{entry(t, "baseline")}, Out: out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestDistancesFromSavedImages(t *testing.T) {
 		}
 	}
 	// The inpaint task's clean image is saved whole: it is the reference.
-	if _, keep, err := restore.LoadMeasurement(ImagePath(out, "inpaint", "a", "clean")); err != nil || keep != nil {
+	if m, err := restore.LoadMeasurement(ImagePath(out, "inpaint", "a", "clean")); err != nil || m.Keep != nil {
 		t.Errorf("inpaint's clean image has missing pixels (%v)", err)
 	}
 	// Recomputing from the files gives the same numbers, as a resumed run would.

@@ -7,55 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/restorelab/restorelab/internal/fakes"
 	"github.com/restorelab/restorelab/restore"
 )
-
-// srParts is a closed-form SRLDM: 4x4 average pooling to encode, nearest
-// upsampling to decode, and a UNet giving the posterior-mean eps for the
-// latent prior z0 ~ N(low, 0.1^2).
-type srParts struct{ sched *restore.Schedule }
-
-func (p srParts) Info() restore.DenoiserInfo {
-	return restore.DenoiserInfo{Name: "sr-parts", Schedule: p.sched, Channels: 3, CondChannels: 3, SizeMultiple: 1}
-}
-
-func (p srParts) PredictEps(_ context.Context, x *restore.Tensor, t []int) (*restore.Tensor, error) {
-	s := restore.Shape{C: 3, H: x.Shape.H, W: x.Shape.W}
-	eps := restore.NewTensor(x.N, s)
-	for b := range x.N {
-		ab := p.sched.AlphaBar(t[b])
-		g := math.Sqrt(1-ab) / (ab*0.01 + 1 - ab)
-		xb := x.Item(b)
-		for k := range eps.Item(b) {
-			eps.Item(b)[k] = float32(g * (float64(xb[k]) - math.Sqrt(ab)*float64(xb[s.Len()+k])))
-		}
-	}
-	return eps, nil
-}
-
-func (srParts) Factor() int         { return 4 }
-func (srParts) LatentChannels() int { return 3 }
-
-func (srParts) Encode(_ context.Context, x *restore.Tensor) (*restore.Tensor, error) {
-	s := x.Shape
-	z := restore.NewTensor(x.N, restore.Shape{C: 3, H: s.H / 4, W: s.W / 4})
-	for i := range x.Data {
-		j, r := i%(s.H*s.W), i/(s.H*s.W) // r counts planes over the batch
-		z.Data[(r*z.Shape.H+j/s.W/4)*z.Shape.W+j%s.W/4] += x.Data[i] / 16
-	}
-	return z, nil
-}
-
-func (srParts) Decode(_ context.Context, z *restore.Tensor) (*restore.Tensor, error) {
-	s := z.Shape
-	x := restore.NewTensor(z.N, restore.Shape{C: 3, H: s.H * 4, W: s.W * 4})
-	w := s.W * 4
-	for i := range x.Data {
-		j, r := i%(x.Shape.H*w), i/(x.Shape.H*w)
-		x.Data[i] = z.Data[(r*s.H+j/w/4)*s.W+j%w/4]
-	}
-	return x, nil
-}
 
 func TestLDMMethods(t *testing.T) {
 	dir := t.TempDir()
@@ -67,28 +21,18 @@ func TestLDMMethods(t *testing.T) {
 	if err := restore.SaveImage(img, x, nil); err != nil {
 		t.Fatal(err)
 	}
-	sched, err := restore.NewSchedule(restore.ScaledLinear, 0.0015, 0.0155, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := srParts{sched}
-	steps := 0
-	ldmCfg := restore.DefaultDDIMConfig()
-	ldmCfg.Steps = 4
-	hybrid := restore.DefaultDDRMLDMConfig()
-	hybrid.Steps = 4
+	ms := &fakes.Models{}
+	hybrid := entry(t, "ddrm-ldm", "steps=4")
+	hybrid.Label = "hybrid"
 	results, _, err := Run(context.Background(), Config{
-		Images: []string{img}, Tasks: restore.StudyTasks, Out: filepath.Join(dir, "out"),
-		Methods: []Method{
-			LDM{UNet: p, Autoencoder: p, Config: ldmCfg, Hooks: []restore.Hook{func(*restore.StepInfo) error { steps++; return nil }}},
-			DDRMLDM{Label: "hybrid", UNet: p, Autoencoder: p, Config: hybrid},
-		},
+		Images: []string{img}, Tasks: restore.StudyTasks, Out: filepath.Join(dir, "out"), Models: ms,
+		Methods: []Entry{entry(t, "ldm", "steps=4"), hybrid},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(results) != 8 || steps != 16 {
-		t.Fatalf("%d results and %d hooked steps; want 8 and 16", len(results), steps)
+	if len(results) != 8 {
+		t.Fatalf("%d results; want 8", len(results))
 	}
 	for i, r := range results {
 		if want := []string{"ldm", "hybrid"}[i%2]; r.Method != want || r.NFE != 4 || math.IsNaN(r.PSNR) || r.PSNR < 10 {
@@ -103,8 +47,8 @@ func TestLDMMethods(t *testing.T) {
 	// Step grids are recorded for the latent methods too.
 	out := filepath.Join(dir, "grids")
 	if _, _, err := Run(context.Background(), Config{
-		Images: []string{img}, Tasks: []string{"sr4"}, Out: out, StepGrids: 1,
-		Methods: []Method{LDM{UNet: p, Autoencoder: p, Config: ldmCfg}, DDRMLDM{UNet: p, Autoencoder: p, Config: hybrid}},
+		Images: []string{img}, Tasks: []string{"sr4"}, Out: out, StepGrids: 1, Models: ms,
+		Methods: []Entry{entry(t, "ldm", "steps=4"), entry(t, "ddrm-ldm", "steps=4")},
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,34 +10,33 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"reflect"
 	"sort"
 
 	"github.com/restorelab/restorelab/restore"
 )
 
-// Settings are what makes two evaluations comparable: results are only
-// resumed or merged between runs with equal settings.
+// Settings are what the results in a folder were made with. Runs can
+// add images, tasks and methods to a folder, but only with the same seed,
+// and never with other settings or weights under a method label already
+// there, or another file under an image name already there: nothing is
+// silently mixed.
 type Settings struct {
-	Data    string   `json:"data"`
-	Limit   int      `json:"limit"`
-	Tasks   []string `json:"tasks"`
-	Methods []string `json:"methods"`
-	Seed    uint64   `json:"seed"`
-	Steps   int      `json:"steps"`
-	Eta     float64  `json:"eta"`
-	EtaB    float64  `json:"eta_b"`
-	// LDMSteps and LDMEta are the ldm methods' DDIM settings, set when an
-	// ldm method runs.
-	LDMSteps int     `json:"ldm_steps,omitempty"`
-	LDMEta   float64 `json:"ldm_eta,omitempty"`
+	Seed uint64 `json:"seed"`
+	// Methods maps each method label to its identity
+	// (method.Settings.Identity): the method, every setting, and the
+	// digest of the network's weights.
+	Methods map[string]map[string]string `json:"methods"`
+	// Images maps each image name to the sha256 of its file.
+	Images map[string]string `json:"images"`
 }
 
 // File is the content of results.json (or of one shard's results file).
 type File struct {
 	Settings Settings `json:"settings"`
-	Results  []Result `json:"results"`
-	Skipped  []Skip   `json:"skipped,omitempty"`
+	// Data is where the images came from, for the record.
+	Data    string   `json:"data,omitempty"`
+	Results []Result `json:"results"`
+	Skipped []Skip   `json:"skipped,omitempty"`
 	// Inception is the name of the feature network of Metrics. Neither is
 	// part of Settings: they are recomputed from the saved images by every
 	// run given --inception, and dropped by a run without it.
@@ -76,15 +77,66 @@ func (f *File) Save(path string) error {
 	})
 }
 
-// Compatible reports why results made with settings s cannot be combined
-// with f's, or nil if they can.
+// Compatible reports why results made with settings s cannot join f's,
+// naming the first setting that differs, or nil if they can.
 func (f *File) Compatible(s Settings) error {
-	if reflect.DeepEqual(f.Settings, s) {
-		return nil
+	there := f.Settings
+	if there.Seed != s.Seed {
+		return fmt.Errorf("the folder's results were made with --seed %d, this run uses %d; use another --out, or the same seed", there.Seed, s.Seed)
 	}
-	a, _ := json.Marshal(f.Settings)
-	b, _ := json.Marshal(s)
-	return fmt.Errorf("the folder holds results made with other settings:\n  there: %s\n  now:   %s\nuse another --out, or the same settings to resume", a, b)
+	for _, label := range sortedKeys(s.Methods) {
+		old, ok := there.Methods[label]
+		if !ok {
+			continue
+		}
+		now := s.Methods[label]
+		for _, k := range sortedKeys(union(old, now)) {
+			if old[k] != now[k] {
+				return fmt.Errorf("method %s: %s is %q in the folder's results but %q now; use another --out, the same settings to resume, or another label (e.g. %s:%s=%s) to add it beside them",
+					label, k, old[k], now[k], now["method"], k, now[k])
+			}
+		}
+	}
+	for _, name := range sortedKeys(s.Images) {
+		if old, ok := there.Images[name]; ok && old != s.Images[name] {
+			return fmt.Errorf("image %s: the folder's results were made from another file of that name (sha256 %.12s, now %.12s); use another --out", name, old, s.Images[name])
+		}
+	}
+	return nil
+}
+
+// Merge returns the settings of both: the methods and images of each.
+func (s Settings) Merge(o Settings) Settings {
+	m := Settings{Seed: s.Seed, Methods: map[string]map[string]string{}, Images: map[string]string{}}
+	for _, src := range []Settings{s, o} {
+		for k, v := range src.Methods {
+			m.Methods[k] = v
+		}
+		for k, v := range src.Images {
+			m.Images[k] = v
+		}
+	}
+	return m
+}
+
+func union(a, b map[string]string) map[string]string {
+	u := map[string]string{}
+	for k, v := range a {
+		u[k] = v
+	}
+	for k, v := range b {
+		u[k] = v
+	}
+	return u
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // Merge combines the results files of the shards of one evaluation found
@@ -113,9 +165,11 @@ func Merge(dir string) (*File, error) {
 			return nil, err
 		}
 		if merged == nil {
-			merged = &File{Settings: f.Settings}
+			merged = &File{Settings: f.Settings, Data: f.Data}
 		} else if err := merged.Compatible(f.Settings); err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
+		} else {
+			merged.Settings = merged.Settings.Merge(f.Settings)
 		}
 		for _, r := range f.Results {
 			if !seen[r.key()] {
@@ -145,4 +199,34 @@ func ShardImages(images []string, i, n int) ([]string, error) {
 		out = append(out, images[k])
 	}
 	return out, nil
+}
+
+// HashFiles returns the sha256 of each file by its name (see ImageNames),
+// so that results are never credited to another file of the same name. A
+// file that cannot be read gets no hash; Run reports it.
+func HashFiles(paths, names []string) (map[string]string, error) {
+	if len(paths) != len(names) {
+		return nil, fmt.Errorf("%d files but %d names", len(paths), len(names))
+	}
+	out := make(map[string]string, len(paths))
+	for i, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		sum := sha256.Sum256(data)
+		out[names[i]] = hex.EncodeToString(sum[:])
+	}
+	return out, nil
+}
+
+// String describes the skip for a person.
+func (s Skip) String() string {
+	what := s.Image
+	for _, part := range []string{s.Task, s.Method} {
+		if part != "" {
+			what += " " + part
+		}
+	}
+	return what + ": " + s.Reason
 }

@@ -6,8 +6,11 @@
 //   - LiveHook is a sampler step hook that shows x0_hat thumbnails and a
 //     metric curve in one output updated in place while the sampler runs;
 //     Progress is a progress bar updated in place, e.g. for bench.Run.
-//   - Prior is the prior every notebook restores with, and Must, Must2 and
-//     Check turn errors into panics, which GoNB reports in the cell.
+//   - Models holds the networks every cell shares; Sampler builds any
+//     method's sampler by name (package method) with settings as
+//     "key=value"; Prior is the prior the notebooks restore with. Must,
+//     Must2 and Check turn errors into panics, which GoNB reports in the
+//     cell.
 //
 // Install the kernel with 'restorelab kernel install'; the notebooks are in
 // the repository's notebooks folder.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/janpfeifer/gonb/gonbui"
 
+	"github.com/restorelab/restorelab/method"
 	"github.com/restorelab/restorelab/restore"
 	"github.com/restorelab/restorelab/viz"
 )
@@ -264,4 +265,26 @@ func TestMustPanicsOnError(t *testing.T) {
 		}
 	}()
 	Must2(0, 0, errors.New("boom"))
+}
+
+func TestSamplerByName(t *testing.T) {
+	task, _ := restore.LookupTask("denoise")
+	x := restore.NewTensor(1, restore.Shape{C: 3, H: 16, W: 16})
+	p, err := method.Degrade(task, x, nil, task.SigmaY, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Sampler("diffpir", p, 2, "steps=3", "model=gaussian")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Len() != 3 {
+		t.Errorf("%d steps, want 3", s.Len())
+	}
+	if _, err := Sampler("diffpir", p, 2, "eta=0.5"); err == nil || !strings.Contains(err.Error(), "no setting") {
+		t.Errorf("a setting diffpir lacks: %v", err)
+	}
+	if _, err := Sampler("dps", p, 2); err == nil {
+		t.Error("unknown method accepted")
+	}
 }

@@ -123,6 +123,7 @@ func (d *ONNXDenoiser) Info() restore.DenoiserInfo {
 		Channels:     d.io.channels,
 		CondChannels: d.io.inChannels - d.io.channels,
 		SizeMultiple: d.manifest.SizeMultiple,
+		Digest:       "sha256:" + d.manifest.onnxFile().SHA256,
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/restorelab/restorelab/method"
 	"github.com/restorelab/restorelab/restore"
 )
 
@@ -59,7 +60,7 @@ func (sh *Shell) options(kind argKind, words []string) []string {
 	case argTask:
 		return restore.TaskNames()
 	case argKey:
-		return SettingKeys
+		return sh.Session.Keys()
 	case argPicture:
 		return Pictures
 	case argAll:
@@ -69,9 +70,11 @@ func (sh *Shell) options(kind argKind, words []string) []string {
 		case "task":
 			return restore.TaskNames()
 		case "method":
-			return Methods
+			return method.Names()
 		case "model":
 			return sh.Session.ModelNames()
+		case "ldm_model":
+			return []string{"default"}
 		case "sigma_y":
 			return []string{"auto"}
 		}

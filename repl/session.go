@@ -12,24 +12,20 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/restorelab/restorelab/method"
 	"github.com/restorelab/restorelab/restore"
 )
 
-// Config connects a Session to the priors it may use.
+// Config connects a Session to the networks it may use.
 type Config struct {
-	// OpenModel opens a prior by name. Nil opens only "gaussian", restore's
-	// analytic prior.
-	OpenModel func(name string) (restore.Denoiser, error)
+	// Models opens the networks the methods' settings name; nil is
+	// method.Analytic, which has only the analytic Gaussian prior. When it
+	// also has Release(keep ...string) error (as models.Cache does), each
+	// start releases the models the session no longer uses.
+	Models method.Models
 	// ModelNames lists the model names to offer for completion. Nil offers
 	// "gaussian".
 	ModelNames func() []string
-	// DefaultModel is the prior a new session starts with; empty means
-	// "gaussian".
-	DefaultModel string
-	// OpenLDM opens an SRLDM (its conditional UNet and autoencoder) by
-	// name, for the ldm and ddrm-ldm methods; "" names the default one. Nil
-	// leaves those methods unavailable.
-	OpenLDM func(name string) (unet restore.Denoiser, ae restore.Autoencoder, err error)
 	// HistoryBytes caps the memory spent on the steps kept for going back
 	// (x_t, x0_hat and the spectral view); 0 means DefaultHistoryBytes. Past
 	// the cap only every other kept step stays, and going back replays from
@@ -41,51 +37,9 @@ type Config struct {
 // 256x256 RGB.
 const DefaultHistoryBytes = 512 << 20
 
-const gaussianModel = "gaussian"
-
-// Settings are the parameters the next run starts with.
-type Settings struct {
-	Task   string // a restore task name
-	Method string // one of Methods
-	Model  string // a name OpenModel accepts
-	// LDMModel names the SRLDM of the ldm methods; "" means the default.
-	LDMModel string
-	Steps    int
-	Eta      float64
-	EtaB     float64
-	// SigmaY is the measurement noise on the [0, 1] scale, used both to
-	// degrade and by the sampler; negative means the task's own level.
-	SigmaY float64
-	Seed   uint64
-}
-
-// DefaultSettings returns 4x super-resolution with DDRM's paper settings and
-// the gaussian prior.
-func DefaultSettings() Settings {
-	c := restore.DefaultDDRMConfig()
-	return Settings{Task: "sr4", Method: "ddrm", Model: gaussianModel, Steps: c.Steps, Eta: c.Eta, EtaB: c.EtaB, SigmaY: -1, Seed: c.Seed}
-}
-
-// methodDefaults are a method's default steps, eta and eta_b.
-func methodDefaults(method string) restore.DDRMConfig {
-	switch method {
-	case "ldm":
-		c := restore.DefaultDDIMConfig()
-		return restore.DDRMConfig{Steps: c.Steps, Eta: c.Eta, EtaB: restore.DefaultDDRMConfig().EtaB}
-	case "ddrm-ldm":
-		return restore.DefaultDDRMLDMConfig()
-	}
-	return restore.DefaultDDRMConfig()
-}
-
-// SettingKeys are the keys Set accepts, in display order.
-var SettingKeys = []string{"task", "method", "model", "ldm_model", "steps", "eta", "eta_b", "sigma_y", "seed"}
-
-// Methods are the restoration methods a run can use: DDRM with the model,
-// the task's baseline, and latent diffusion's SRLDM and DDRM-LDM with the
-// ldm_model (steps and eta then drive their DDIM chain; ddrm-ldm also uses
-// eta_b).
-var Methods = []string{"ddrm", "baseline", "ldm", "ddrm-ldm"}
+// SessionKeys are the settings of the session itself, which every method
+// shares; the method's own settings follow them (see Session.Keys).
+var SessionKeys = []string{"task", "method", "sigma_y", "seed"}
 
 // Metrics compare an estimate with the clean image and the measurement.
 type Metrics struct {
@@ -114,8 +68,11 @@ type Status struct {
 	Missing     int // pixels the inpainting mask marks missing
 	// Method is the method of the current run; "" when none is started.
 	Method, Task, Model string
-	Step, Steps         int     // steps taken and in total
-	SigmaY              float64 // the noise level the run assumes, [0, 1] scale
+	// Settings are the run's method settings, as key=value pairs.
+	Settings    string
+	Step, Steps int     // steps taken and in total
+	SigmaY      float64 // the noise level the run assumes, [0, 1] scale
+	Seed        uint64
 	// Reference reports whether the clean image matches the restoration, so
 	// that PSNR and SSIM are computed.
 	Reference bool
@@ -125,185 +82,183 @@ type Status struct {
 // measurement, settings and a run that advances step by step and can go
 // back. It does no terminal I/O; Shell drives it from command lines.
 type Session struct {
-	cfg      Config
-	settings Settings
-	model    string
-	den      restore.Denoiser
+	cfg    Config
+	task   string
+	sigmaY float64 // negative: the task's own level
+	seed   uint64
+	// method holds the current method's settings; given are the method
+	// settings the user set, which carry over to another method that has
+	// them.
+	method method.Settings
+	given  map[string]string
 
 	clean     *restore.Tensor
 	cleanName string
 	y         *restore.Tensor
 	keep      []bool
 	yName     string
-	yTask     string // the task y was degraded with; "" for a file
-	yEightBit bool   // y came from an 8-bit file: add its rounding noise
+	yTask     string  // the task y was degraded with; "" for a file
+	yRounding float64 // the rounding noise of the file y came from
 	run       *run
 }
 
 // run is one restoration started from the measurement.
 type run struct {
-	method  string
-	task    restore.Task
-	model   string
-	op      restore.Operator
-	y       *restore.Tensor
-	sigmaY  float64
-	ref     *restore.Tensor // the clean image if it matches the result
-	sampler restore.Sampler // nil for the baseline
-	result  *restore.Tensor // the baseline's output
-	last    *restore.StepInfo
-	records []StepRecord
-	thumbs  []image.Image
-	states  history
+	method, settings string
+	seed             uint64
+	// model names the run's network ("" for the default one) if hasModel,
+	// modelName as the network calls itself.
+	model, modelName string
+	hasModel         bool
+	p                method.Problem
+	ref              *restore.Tensor // the clean image if it matches the result
+	sampler          restore.Sampler
+	last             *restore.StepInfo
+	records          []StepRecord
+	thumbs           []image.Image
+	states           history
 }
 
-// NewSession returns an empty session with DefaultSettings.
+// NewSession returns an empty session: 4x super-resolution with DDRM at
+// its defaults.
 func NewSession(cfg Config) *Session {
 	if cfg.HistoryBytes <= 0 {
 		cfg.HistoryBytes = DefaultHistoryBytes
 	}
-	settings := DefaultSettings()
-	if cfg.DefaultModel != "" {
-		settings.Model = cfg.DefaultModel
+	if cfg.Models == nil {
+		cfg.Models = method.Analytic{}
 	}
-	return &Session{cfg: cfg, settings: settings}
+	return &Session{cfg: cfg, task: "sr4", sigmaY: -1, method: method.DDRM.Defaults(), given: map[string]string{}}
 }
 
-// Settings returns the current settings.
-func (s *Session) Settings() Settings { return s.settings }
+// Method returns the current method's settings; changing them changes the
+// session's.
+func (s *Session) Method() method.Settings { return s.method }
+
+// Keys returns the settings Set accepts now: the session's, then the
+// current method's.
+func (s *Session) Keys() []string {
+	return append(slices.Clone(SessionKeys), s.method.Method().Keys()...)
+}
 
 // ModelNames lists the models to offer.
 func (s *Session) ModelNames() []string {
 	if s.cfg.ModelNames == nil {
-		return []string{gaussianModel}
+		return []string{method.GaussianName}
 	}
 	return s.cfg.ModelNames()
 }
 
-// Set changes one setting from its text form. Keys are SettingKeys; a dash
-// may replace the underscore. sigma_y accepts "auto" for the task's level.
-// The change applies from the next Start.
+// Set changes one setting from its text form: one of SessionKeys or a
+// setting of the current method (see method.Settings.Set); a dash may
+// replace an underscore. sigma_y accepts "auto" for the task's level.
+// Setting the method keeps the method settings set so far that the new
+// method also has; the others start at its defaults. A model is opened at
+// once, so that a wrong name fails here. The change applies from the next
+// Start.
 func (s *Session) Set(key, value string) error {
-	v := s.settings
-	var err error
-	switch strings.ReplaceAll(key, "-", "_") {
+	key = strings.ReplaceAll(key, "-", "_")
+	switch key {
 	case "task":
-		_, err = restore.LookupTask(value)
-		v.Task = value
+		if _, err := restore.LookupTask(value); err != nil {
+			return err
+		}
+		s.task = value
 	case "method":
-		if !slices.Contains(Methods, value) {
-			err = fmt.Errorf("unknown method %q; use one of %s", value, strings.Join(Methods, ", "))
-			break
+		m, err := method.Lookup(value)
+		if err != nil {
+			return err
 		}
-		// Sampler settings still at the old method's defaults follow the
-		// new method's: LDM runs 100 steps at eta 1, DDRM 20 at 0.85.
-		if old := methodDefaults(v.Method); v.Steps == old.Steps && v.Eta == old.Eta && v.EtaB == old.EtaB {
-			d := methodDefaults(value)
-			v.Steps, v.Eta, v.EtaB = d.Steps, d.Eta, d.EtaB
+		next := m.Defaults()
+		for k, v := range s.given {
+			if next.Has(k) {
+				if err := next.Set(k, v); err != nil {
+					delete(s.given, k) // out of the new method's range
+				}
+			}
 		}
-		v.Method = value
-	case "ldm_model":
-		v.LDMModel = value
-	case "model":
-		_, err = s.openModel(value)
-		v.Model = value
-	case "steps":
-		v.Steps, err = strconv.Atoi(value)
-		if err != nil || v.Steps < 1 {
-			err = fmt.Errorf("steps %q is not a positive integer", value)
-		}
-	case "eta":
-		v.Eta, err = unitFloat("eta", value)
-	case "eta_b":
-		v.EtaB, err = unitFloat("eta_b", value)
+		s.method = next
 	case "sigma_y":
 		if value == "auto" {
-			v.SigmaY = -1
-		} else {
-			v.SigmaY, err = unitFloat("sigma_y", value)
+			s.sigmaY = -1
+			return nil
 		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil || !(v >= 0 && v <= 1) {
+			return fmt.Errorf("sigma_y %q is not a number in [0, 1] (or auto, the task's level)", value)
+		}
+		s.sigmaY = v
 	case "seed":
-		v.Seed, err = strconv.ParseUint(value, 10, 64)
+		v, err := strconv.ParseUint(value, 10, 64)
 		if err != nil {
-			err = fmt.Errorf("seed %q is not a non-negative integer", value)
+			return fmt.Errorf("seed %q is not a non-negative integer", value)
 		}
+		s.seed = v
 	default:
-		return fmt.Errorf("unknown setting %q; use one of %s", key, strings.Join(SettingKeys, ", "))
+		if !s.method.Has(key) {
+			if len(method.With(key)) == 0 {
+				return fmt.Errorf("unknown setting %q; use one of %s", key, strings.Join(s.Keys(), ", "))
+			}
+			return s.method.Set(key, value) // names the methods that have it
+		}
+		old := s.method.Value(key)
+		if err := s.method.Set(key, value); err != nil {
+			return err
+		}
+		if p, _ := s.method.Method().Param(key); p.Kind == method.Prior || p.Kind == method.SRLDM {
+			if err := s.openModel(p, s.method.Value(key)); err != nil {
+				s.method.Set(key, old)
+				return err
+			}
+		}
+		s.given[key] = s.method.Value(key)
 	}
-	if err != nil {
-		return err
-	}
-	s.settings = v
 	return nil
 }
 
-func unitFloat(key, value string) (float64, error) {
-	f, err := strconv.ParseFloat(value, 64)
-	if err != nil || !(f >= 0 && f <= 1) {
-		return 0, fmt.Errorf("%s %q is not a number in [0, 1]", key, value)
+// openModel opens the model a setting names, to check the name.
+func (s *Session) openModel(p method.Param, name string) error {
+	if name == "default" {
+		name = ""
 	}
-	return f, nil
+	var err error
+	if p.Kind == method.Prior {
+		_, err = s.cfg.Models.Prior(name)
+	} else {
+		_, err = s.cfg.Models.SRLDM(name)
+	}
+	return err
 }
 
 // Value returns one setting in its text form.
 func (s *Session) Value(key string) (string, error) {
-	v := s.settings
-	switch strings.ReplaceAll(key, "-", "_") {
+	key = strings.ReplaceAll(key, "-", "_")
+	switch key {
 	case "task":
-		return v.Task, nil
+		return s.task, nil
 	case "method":
-		return v.Method, nil
-	case "model":
-		return v.Model, nil
-	case "ldm_model":
-		return cmp.Or(v.LDMModel, "default"), nil
-	case "steps":
-		return strconv.Itoa(v.Steps), nil
-	case "eta":
-		return strconv.FormatFloat(v.Eta, 'g', -1, 64), nil
-	case "eta_b":
-		return strconv.FormatFloat(v.EtaB, 'g', -1, 64), nil
+		return s.method.Method().Name, nil
 	case "sigma_y":
-		if v.SigmaY < 0 {
-			t, _ := restore.LookupTask(v.Task)
-			return fmt.Sprintf("auto (%g for %s)", t.SigmaY, v.Task), nil
+		if s.sigmaY < 0 {
+			t, _ := restore.LookupTask(s.task)
+			return fmt.Sprintf("auto (%g for %s)", t.SigmaY, s.task), nil
 		}
-		return strconv.FormatFloat(v.SigmaY, 'g', -1, 64), nil
+		return strconv.FormatFloat(s.sigmaY, 'g', -1, 64), nil
 	case "seed":
-		return strconv.FormatUint(v.Seed, 10), nil
+		return strconv.FormatUint(s.seed, 10), nil
 	}
-	return "", fmt.Errorf("unknown setting %q; use one of %s", key, strings.Join(SettingKeys, ", "))
+	if !s.method.Has(key) {
+		return "", fmt.Errorf("unknown setting %q; use one of %s", key, strings.Join(s.Keys(), ", "))
+	}
+	return s.method.Value(key), nil
 }
 
-// sigmaY resolves the noise setting for a task.
-func (s *Session) sigmaY(t restore.Task) float64 {
-	if s.settings.SigmaY < 0 {
+// sigmaFor resolves the noise setting for a task.
+func (s *Session) sigmaFor(t restore.Task) float64 {
+	if s.sigmaY < 0 {
 		return t.SigmaY
 	}
-	return s.settings.SigmaY
-}
-
-// openModel opens a prior, keeping the last one open: neural priors are
-// slow to load.
-func (s *Session) openModel(name string) (restore.Denoiser, error) {
-	if s.den != nil && s.model == name {
-		return s.den, nil
-	}
-	var den restore.Denoiser
-	var err error
-	switch {
-	case s.cfg.OpenModel != nil:
-		den, err = s.cfg.OpenModel(name)
-	case name == gaussianModel:
-		den = restore.NewGaussianDenoiser(nil)
-	default:
-		err = fmt.Errorf("unknown model %q; use %s", name, gaussianModel)
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.model, s.den = name, den
-	return den, nil
+	return s.sigmaY
 }
 
 // LoadClean reads the clean image (gray images become RGB). A measurement
@@ -319,7 +274,7 @@ func (s *Session) LoadClean(path string) error {
 		s.dropMeasurement()
 	}
 	if s.run != nil {
-		s.run.ref = s.reference(s.run.op.InShape(), s.run.y.N)
+		s.run.ref = s.reference(s.run.p.Op.InShape(), s.run.p.Y.N)
 		s.rescore()
 	}
 	return nil
@@ -329,21 +284,17 @@ func (s *Session) LoadClean(path string) error {
 // image. Transparent PNG pixels or NaN in .npy files mark inpainting's
 // missing pixels. The run, if any, is dropped.
 func (s *Session) LoadMeasurement(path string) error {
-	y, keep, err := restore.LoadMeasurement(path)
+	m, err := restore.LoadMeasurement(path)
 	if err != nil {
 		return err
 	}
 	s.dropMeasurement()
-	s.y, s.keep, s.yName = y, keep, filepath.Base(path)
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".png", ".jpg", ".jpeg":
-		s.yEightBit = true
-	}
+	s.y, s.keep, s.yName, s.yRounding = m.Y, m.Keep, filepath.Base(path), m.Quantisation
 	return nil
 }
 
 func (s *Session) dropMeasurement() {
-	s.y, s.keep, s.yName, s.yTask, s.yEightBit, s.run = nil, nil, "", "", false, nil
+	s.y, s.keep, s.yName, s.yTask, s.yRounding, s.run = nil, nil, "", "", 0, nil
 }
 
 // Degrade makes the measurement y = H x + sigma_y z from the clean image,
@@ -351,7 +302,7 @@ func (s *Session) dropMeasurement() {
 // Inpainting draws its mask from the seed. The run, if any, is dropped.
 func (s *Session) Degrade(task string) error {
 	if task == "" {
-		task = s.settings.Task
+		task = s.task
 	}
 	t, err := restore.LookupTask(task)
 	if err != nil {
@@ -360,21 +311,17 @@ func (s *Session) Degrade(task string) error {
 	if s.clean == nil {
 		return errors.New("no clean image; load FILE first (or measure FILE to restore a measurement)")
 	}
-	var keep []bool
-	if task == "inpaint" {
-		keep = restore.RandomInpaintMask(s.clean.Shape.H, s.clean.Shape.W, s.settings.Seed)
-	}
-	op, err := t.Operator(s.clean.Shape, keep)
+	keep, err := t.Mask("", s.clean.Shape.H, s.clean.Shape.W, s.seed)
 	if err != nil {
 		return err
 	}
-	y, err := restore.Degrade(op, s.clean, s.sigmaY(t), s.settings.Seed)
+	p, err := method.Degrade(t, s.clean, keep, s.sigmaFor(t), s.seed)
 	if err != nil {
 		return err
 	}
 	s.dropMeasurement()
-	s.settings.Task = task
-	s.y, s.keep, s.yName, s.yTask = y, keep, fmt.Sprintf("%s of %s, sigma_y %g", task, s.cleanName, s.sigmaY(t)), task
+	s.task = task
+	s.y, s.keep, s.yName, s.yTask = p.Y, keep, fmt.Sprintf("%s of %s, sigma_y %g", task, s.cleanName, s.sigmaFor(t)), task
 	return nil
 }
 
@@ -384,77 +331,87 @@ func (s *Session) Reset() {
 	s.clean, s.cleanName = nil, ""
 }
 
-// Start begins a new run restoring the measurement with the settings. DDRM
-// runs then advance with Step; the baseline is computed at once.
+// Start begins a new run restoring the measurement with the settings.
+// Samplers then advance with Step; the baseline is done at once. Models the
+// new run and the settings do not use are released.
 func (s *Session) Start() error {
 	if s.y == nil {
 		return errors.New("no measurement; load a clean image and degrade it, or measure FILE")
 	}
-	st := s.settings
-	if s.yTask != "" && s.yTask != st.Task {
-		return fmt.Errorf("the measurement was degraded with %s but the task is %s; degrade again, or set task %s", s.yTask, st.Task, s.yTask)
+	if s.yTask != "" && s.yTask != s.task {
+		return fmt.Errorf("the measurement was degraded with %s but the task is %s; degrade again, or set task %s", s.yTask, s.task, s.yTask)
 	}
-	task, err := restore.LookupTask(st.Task)
+	task, err := restore.LookupTask(s.task)
 	if err != nil {
 		return err
 	}
-	shape, err := task.CleanShape(s.y.Shape)
+	p, err := method.Measure(task, &restore.Measurement{Y: s.y, Keep: s.keep, Quantisation: s.yRounding}, s.sigmaFor(task), "")
 	if err != nil {
 		return err
 	}
-	op, err := task.Operator(shape, s.keep)
+	settings := s.method.Clone()
+	sampler, err := settings.Sampler(s.cfg.Models, p, s.seed)
 	if err != nil {
 		return err
 	}
-	r := &run{method: st.Method, task: task, op: op, y: s.y, ref: s.reference(shape, s.y.N)}
-	r.sigmaY = restore.MeasurementSigma(s.sigmaY(task), s.yEightBit)
-	var sampler restore.Sampler
-	switch st.Method {
-	case "baseline":
-		if r.result, err = task.Baseline(op, s.y); err != nil {
-			return err
-		}
-		s.run = r
-		return nil
-	case "ldm", "ddrm-ldm":
-		sampler, err = s.startLDM(st, task, op, r.sigmaY)
-		r.model = cmp.Or(st.LDMModel, "default SRLDM")
-	default:
-		var den restore.Denoiser
-		if den, err = s.openModel(st.Model); err == nil {
-			cfg := restore.DDRMConfig{Steps: st.Steps, Eta: st.Eta, EtaB: st.EtaB, SigmaY: r.sigmaY, Seed: st.Seed}
-			sampler, err = restore.NewDDRM(den, op, s.y, cfg)
-		}
-		r.model = st.Model
+	r := &run{method: settings.Method().Name, settings: describeSettings(settings), seed: s.seed, p: p, ref: s.reference(p.Op.InShape(), s.y.N), sampler: sampler}
+	r.model, r.hasModel = settings.Model()
+	if r.hasModel {
+		r.modelName = s.modelName(settings)
 	}
-	if err != nil {
-		return err
-	}
-	r.sampler = sampler
 	r.states = newHistory(s.cfg.HistoryBytes, sampler.State())
 	s.run = r
+	s.release()
 	return nil
 }
 
-// startLDM starts SRLDM or DDRM-LDM on the measurement, giving SRLDM the
-// low-resolution input restore.LowResInput makes for the task.
-func (s *Session) startLDM(st Settings, task restore.Task, op restore.Operator, sigmaY float64) (restore.Sampler, error) {
-	if s.cfg.OpenLDM == nil {
-		return nil, fmt.Errorf("the %s method is not available here", st.Method)
+// describeSettings lists the settings other than the network and the steps, as
+// "eta 0.85, eta_b 1".
+func describeSettings(s method.Settings) string {
+	var parts []string
+	for _, p := range s.Method().Params {
+		if p.Kind == method.Int || p.Kind == method.Float {
+			if p.Key != "steps" {
+				parts = append(parts, p.Key+" "+s.Value(p.Key))
+			}
+		}
 	}
-	unet, ae, err := s.cfg.OpenLDM(st.LDMModel)
-	if err != nil {
-		return nil, err
+	return strings.Join(parts, ", ")
+}
+
+// modelName is the name of the network the settings use, as it calls
+// itself; the settings' text when it cannot be opened.
+func (s *Session) modelName(settings method.Settings) string {
+	p, _ := settings.Method().ModelParam()
+	name, _ := settings.Model()
+	switch p.Kind {
+	case method.Prior:
+		if d, err := s.cfg.Models.Prior(name); err == nil {
+			return d.Info().Name
+		}
+	case method.SRLDM:
+		if l, err := s.cfg.Models.SRLDM(name); err == nil {
+			return l.Name
+		}
 	}
-	low, err := restore.LowResInput(task, op, s.y, ae.Factor())
-	if err != nil {
-		return nil, err
+	return cmp.Or(name, "default")
+}
+
+// release closes the models neither the run nor the settings name, when
+// the Models can.
+func (s *Session) release() {
+	rel, ok := s.cfg.Models.(interface{ Release(keep ...string) error })
+	if !ok {
+		return
 	}
-	if st.Method == "ldm" {
-		return restore.NewLDMSR(unet, ae, low, restore.DDIMConfig{Steps: st.Steps, Eta: st.Eta, Seed: st.Seed})
+	var keep []string
+	if name, ok := s.method.Model(); ok {
+		keep = append(keep, name)
 	}
-	cfg := restore.DDRMConfig{Steps: st.Steps, Eta: st.Eta, EtaB: st.EtaB, SigmaY: sigmaY, Seed: st.Seed}
-	return restore.NewDDRMLDM(unet, ae, low, op, s.y, cfg)
+	if r := s.run; r != nil && r.hasModel {
+		keep = append(keep, r.model)
+	}
+	rel.Release(keep...)
 }
 
 // reference returns the clean image if it is what a restoration of that
@@ -471,8 +428,8 @@ func (s *Session) sampling() (*run, error) {
 	switch {
 	case s.run == nil:
 		return nil, errors.New("no run; start one first")
-	case s.run.sampler == nil:
-		return nil, errors.New("the baseline takes no steps; set method ddrm (or ldm, ddrm-ldm) and start again")
+	case s.run.sampler.Len() == 0:
+		return nil, fmt.Errorf("the %s takes no steps; set method ddrm (or another sampler) and start again", s.run.method)
 	}
 	return s.run, nil
 }
@@ -544,7 +501,7 @@ func (r *run) record(info *restore.StepInfo) (StepRecord, error) {
 // metrics scores an estimate on the [0, 1] scale, unclamped; PSNR and SSIM
 // see it clamped, as a saved image would be.
 func (r *run) metrics(x *restore.Tensor) Metrics {
-	m := Metrics{PSNR: math.NaN(), SSIM: math.NaN(), Consistency: consistency(r.op, x, r.y)}
+	m := Metrics{PSNR: math.NaN(), SSIM: math.NaN(), Consistency: restore.Consistency(r.p.Op, x, r.p.Y)}
 	if r.ref == nil {
 		return m
 	}
@@ -556,20 +513,6 @@ func (r *run) metrics(x *restore.Tensor) Metrics {
 		m.SSIM = v
 	}
 	return m
-}
-
-// consistency is ||H x - y|| / sqrt(m) over the batch.
-func consistency(op restore.Operator, x, y *restore.Tensor) float64 {
-	hx := make([]float32, y.Shape.Len())
-	var sum float64
-	for b := range x.N {
-		restore.ApplyH(op, hx, x.Item(b))
-		for i, v := range y.Item(b) {
-			d := float64(hx[i]) - float64(v)
-			sum += d * d
-		}
-	}
-	return math.Sqrt(sum / float64(len(y.Data)))
 }
 
 // rescore recomputes the PSNR and SSIM of the run's records against a newly
@@ -636,10 +579,10 @@ func (s *Session) Status() Status {
 		}
 	}
 	if r := s.run; r != nil {
-		st.Method, st.Task, st.Model, st.SigmaY, st.Reference = r.method, r.task.Name, r.model, r.sigmaY, r.ref != nil
-		if r.sampler != nil {
-			st.Step, st.Steps = r.sampler.Index(), r.sampler.Len()
-		}
+		st.Method, st.Task, st.SigmaY, st.Reference = r.method, r.p.Task.Name, r.p.SigmaY, r.ref != nil
+		st.Settings, st.Seed = r.settings, r.seed
+		st.Model = r.modelName
+		st.Step, st.Steps = r.sampler.Index(), r.sampler.Len()
 	}
 	return st
 }
@@ -687,8 +630,8 @@ func (s *Session) Tensor(what string) (*restore.Tensor, error) {
 		}
 		return s.y, nil
 	case "result":
-		if s.run != nil && s.run.sampler == nil {
-			return s.run.result, nil
+		if s.run != nil && s.run.sampler.Len() == 0 {
+			return s.run.sampler.Result()
 		}
 		r, err := s.sampling()
 		if err != nil {

@@ -187,15 +187,14 @@ func TestSessionWithoutImagesFails(t *testing.T) {
 
 func TestSettings(t *testing.T) {
 	s := NewSession(Config{})
-	for _, kv := range [][2]string{{"task", "deblur"}, {"method", "baseline"}, {"model", "gaussian"}, {"steps", "7"}, {"eta", "0.5"}, {"eta-b", "0.25"}, {"sigma_y", "0.1"}, {"seed", "42"}} {
+	for _, kv := range [][2]string{{"task", "deblur"}, {"model", "gaussian"}, {"steps", "7"}, {"eta", "0.5"}, {"eta-b", "0.25"}, {"sigma_y", "0.1"}, {"seed", "42"}} {
 		must(t, s.Set(kv[0], kv[1]))
 		if v, err := s.Value(kv[0]); err != nil || v != kv[1] {
 			t.Errorf("%s = %q, %v; want %q", kv[0], v, err, kv[1])
 		}
 	}
-	want := Settings{Task: "deblur", Method: "baseline", Model: "gaussian", Steps: 7, Eta: 0.5, EtaB: 0.25, SigmaY: 0.1, Seed: 42}
-	if s.Settings() != want {
-		t.Errorf("settings %+v, want %+v", s.Settings(), want)
+	if got := s.Method().String(); got != "model=gaussian steps=7 eta=0.5 eta_b=0.25" {
+		t.Errorf("method settings %q", got)
 	}
 	must(t, s.Set("sigma_y", "auto"))
 	if v, _ := s.Value("sigma_y"); v != "auto (0 for deblur)" {
@@ -206,7 +205,7 @@ func TestSettings(t *testing.T) {
 			t.Errorf("set %s %s succeeded", kv[0], kv[1])
 		}
 	}
-	if s.Settings().Steps != 7 {
+	if s.Method().Value("steps") != "7" || s.Method().Value("model") != "gaussian" {
 		t.Error("a failed set changed the settings")
 	}
 }
@@ -300,10 +299,16 @@ func TestSaveFormats(t *testing.T) {
 }
 
 func TestDefaultModel(t *testing.T) {
-	if got := NewSession(Config{}).Settings().Model; got != "gaussian" {
-		t.Errorf("default model %q, want gaussian", got)
+	s := NewSession(Config{})
+	if got := s.Method().Value("model"); got != "default" {
+		t.Errorf("default model %q, want default", got)
 	}
-	if got := NewSession(Config{DefaultModel: "bundled-prior"}).Settings().Model; got != "bundled-prior" {
-		t.Errorf("configured default model %q", got)
+	clean := writeTestImage(t, 16)
+	must(t, s.LoadClean(clean))
+	must(t, s.Degrade("denoise"))
+	must(t, s.Set("steps", "2"))
+	must(t, s.Start())
+	if st := s.Status(); st.Model != "gaussian" {
+		t.Errorf("status model %q", st.Model)
 	}
 }

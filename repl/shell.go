@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/restorelab/restorelab/internal/progress"
+	"github.com/restorelab/restorelab/method"
 	"github.com/restorelab/restorelab/restore"
 )
 
@@ -88,6 +89,9 @@ func (sh *Shell) help(_ context.Context, args []string) error {
 		if sp.help != "" {
 			sh.printf("  %s\n", sp.help)
 		}
+		if sp.name == "set" {
+			sh.printSettingsHelp()
+		}
 		return nil
 	}
 	sh.printf("Commands:\n")
@@ -143,9 +147,9 @@ func (sh *Shell) printMeasurement() {
 func (sh *Shell) set(_ context.Context, args []string) error {
 	switch len(args) {
 	case 0:
-		for _, k := range SettingKeys {
+		for _, k := range sh.Session.Keys() {
 			v, _ := sh.Session.Value(k)
-			sh.printf("  %-8s %s\n", k, v)
+			sh.printf("  %-13s %s\n", k, v)
 		}
 		return nil
 	case 2:
@@ -159,10 +163,29 @@ func (sh *Shell) set(_ context.Context, args []string) error {
 	}
 	sh.printf("%s = %s\n", strings.ReplaceAll(args[0], "-", "_"), v)
 	if len(args) == 2 && args[0] == "method" {
-		st := sh.Session.Settings()
-		sh.printf("steps = %d, eta = %g, eta_b = %g\n", st.Steps, st.Eta, st.EtaB)
+		if s := sh.Session.Method(); len(s.Method().Params) > 0 {
+			sh.printf("%s\n", s)
+		}
 	}
 	return nil
+}
+
+// printSettingsHelp lists every method's settings with their defaults,
+// ranges and meaning.
+func (sh *Shell) printSettingsHelp() {
+	for _, m := range method.All() {
+		sh.printf("  %s: %s\n", m.Name, m.Summary)
+		for _, p := range m.Params {
+			d := p.Default
+			if d == "" {
+				d = "default"
+			}
+			if r := p.Range(); r != "" {
+				d += ", " + r
+			}
+			sh.printf("    %-13s %s (%s)\n", p.Key, p.Help, d)
+		}
+	}
 }
 
 func (sh *Shell) start(_ context.Context, _ []string) error {
@@ -170,12 +193,18 @@ func (sh *Shell) start(_ context.Context, _ []string) error {
 		return err
 	}
 	st := sh.Session.Status()
-	cfg := sh.Session.Settings()
 	sh.printf("%s %s: %v -> %v, ", st.Method, st.Task, st.YShape, cleanShape(st))
-	if st.Method == "baseline" {
+	if st.Steps == 0 {
 		sh.printf("done")
 	} else {
-		sh.printf("%d steps, model %s, eta %g, eta_b %g, sigma_y %.3g, seed %d", st.Steps, st.Model, cfg.Eta, cfg.EtaB, st.SigmaY, cfg.Seed)
+		sh.printf("%d steps, ", st.Steps)
+		if st.Model != "" {
+			sh.printf("model %s, ", st.Model)
+		}
+		if st.Settings != "" {
+			sh.printf("%s, ", st.Settings)
+		}
+		sh.printf("sigma_y %.3g, seed %d", st.SigmaY, st.Seed)
 	}
 	if !st.Reference {
 		sh.printf(" (no clean image of that size: no PSNR/SSIM)")
@@ -261,7 +290,7 @@ func (sh *Shell) advance(ctx context.Context, n, total int, f func(context.Conte
 	if total < 2 {
 		w = nil
 	}
-	bar := progress.New(w, sh.Session.Settings().Method, total)
+	bar := progress.New(w, sh.Session.Status().Method, total)
 	done := 0
 	var last *StepRecord
 	err := f(ctx, n, func(r StepRecord) {

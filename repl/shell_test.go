@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/restorelab/restorelab/method"
 	"github.com/restorelab/restorelab/restore"
 	"github.com/restorelab/restorelab/viz"
 )
@@ -42,7 +43,8 @@ func TestShellSession(t *testing.T) {
 		{"help", []string{"Commands:", "back [N]", "Tab completes"}},
 		{"help save", []string{"usage: save WHAT FILE", ".csv"}},
 		{"load " + quote(clean), []string{"clean image: clean.png, 3x32x32"}},
-		{"set", []string{"task     sr4", "sigma_y  auto (0 for sr4)"}},
+		{"set", []string{"task          sr4", "sigma_y       auto (0 for sr4)", "eta_b         1"}},
+		{"help set", []string{"ddnm+:", "travel_repeat", "(7, (0, 1e+06])"}},
 		{"set steps 5", []string{"steps = 5"}},
 		{"set eta-b", []string{"eta_b = 1"}},
 		{"degrade sr2", []string{"measurement y: 3x16x16 (sr2 of clean.png, sigma_y 0)"}},
@@ -93,7 +95,7 @@ func TestShellErrorsAreOneLine(t *testing.T) {
 }
 
 func TestShellRecoversPanics(t *testing.T) {
-	sh := NewShell(NewSession(Config{OpenModel: func(string) (restore.Denoiser, error) { panic("boom") }}), io.Discard)
+	sh := NewShell(NewSession(Config{Models: panicModels{}}), io.Discard)
 	err := sh.Exec(context.Background(), "set model any")
 	if err == nil || !strings.Contains(err.Error(), "internal error: boom") {
 		t.Errorf("panic gave %v", err)
@@ -111,7 +113,7 @@ func TestComplete(t *testing.T) {
 		{"", commandNamesSpaced(), 0},
 		{"s", []string{"set ", "start ", "step ", "show ", "save ", "status "}, 1},
 		{"help st", []string{"start ", "step ", "status "}, 2},
-		{"set ", []string{"task ", "method ", "model ", "ldm_model ", "steps ", "eta ", "eta_b ", "sigma_y ", "seed "}, 0},
+		{"set ", []string{"task ", "method ", "sigma_y ", "seed ", "model ", "steps ", "eta ", "eta_b "}, 0},
 		{"set task sr", []string{"sr2 ", "sr4 ", "sr4-avg ", "sr4-noisy ", "sr8 "}, 2},
 		{"set method b", []string{"baseline "}, 1},
 		{"set model f", []string{"ffhq256 "}, 1},
@@ -174,7 +176,7 @@ func TestRunScript(t *testing.T) {
 	if got := errOut.String(); got != "test.repl:4: unknown command \"frob\"; type help for the list\n" {
 		t.Errorf("errors: %q", got)
 	}
-	if !strings.Contains(out.String(), "restorelab> set seed 3 # why not\nseed = 3\n") || strings.Contains(out.String(), "comment") || sh.Session.Settings().Steps != 2 {
+	if !strings.Contains(out.String(), "restorelab> set seed 3 # why not\nseed = 3\n") || strings.Contains(out.String(), "comment") || sh.Session.Method().Value("steps") != "2" {
 		t.Errorf("output:\n%s", out.String())
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -221,3 +223,8 @@ func TestTerminalWriterFitsTheScreenHeight(t *testing.T) {
 		t.Errorf("a 64x64 image in 10 rows drew %d lines of %d blocks, want 10 of 20", len(lines), strings.Count(lines[0], "▀"))
 	}
 }
+
+// panicModels panics when asked for a prior.
+type panicModels struct{ method.Analytic }
+
+func (panicModels) Prior(string) (restore.Denoiser, error) { panic("boom") }

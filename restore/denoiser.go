@@ -30,4 +30,8 @@ type DenoiserInfo struct {
 	CondChannels int
 	// SizeMultiple is the number both image sides must be divisible by.
 	SizeMultiple int
+	// Digest identifies the weights, so that results made with different
+	// weights are never taken for one another: "sha256:" and the hash of
+	// the model file for networks, "analytic" for priors in closed form.
+	Digest string
 }

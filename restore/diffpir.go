@@ -74,10 +74,11 @@ const diffPIRSigmaFloor = 0.001
 //     paper's Eq. 15, x' = sqrt(ab') x0_hat + sqrt(1 - ab') (sqrt(1 - zeta)
 //     eps_hat + sqrt(zeta) z), z fresh noise.
 //
-// The last step (t = 0) takes no data step, as in the reference, and goes
-// to t = -1: the output is that step's x0_t. (The reference returns x_0,
-// the input of its last network call, which it then does not use; x0_t is
-// the same image without x_0's noise of 0.01.)
+// The last step (t = 0) goes to t = -1, where alpha_bar = 1, so the output
+// is its x0_hat, data step included: the paper's Algorithm 1 returns x_0
+// after the data step of t = 1, which holds that estimate plus noise of
+// standard deviation sqrt(1 - ab_0) = 0.01. (The reference code evaluates
+// the network once more at t = 0 and returns the state before that call.)
 //
 // StepInfo.X0Hat is the denoiser's x0_t; Spectral shows the data step's
 // weights w; Result before the end returns the latest x0_hat.
@@ -130,22 +131,14 @@ func (d *DiffPIR) Step(ctx context.Context) (*StepInfo, error) {
 	}
 	cases := d.cases(info.SigmaNext)
 	w := make([]float64, len(cases))
-	last := d.Index() == d.Len()-1
-	if !last {
-		rho := d.rho(info.T)
-		for k := range w {
-			if d.observed(k) {
-				s2 := float64(d.s[k]) * float64(d.s[k])
-				w[k] = s2 / (s2 + rho)
-			}
+	rho := d.rho(info.T)
+	for k := range w {
+		if d.observed(k) {
+			s2 := float64(d.s[k]) * float64(d.s[k])
+			w[k] = s2 / (s2 + rho)
 		}
 	}
 	xc, x0Bar := d.dataStep(x0, w)
-	if last {
-		// The last step's estimate is x0_t itself, not its round trip
-		// through V^T and V.
-		xc = x0
-	}
 	sqrtAB, sqrt1mAB := math.Sqrt(info.AlphaBar), math.Sqrt(1-info.AlphaBar)
 	epsHat := NewTensor(xc.N, xc.Shape)
 	for k, v := range d.x.Data {

@@ -70,7 +70,7 @@ func NewGaussianDenoiser(s *Schedule) *GaussianDenoiser {
 
 // Info describes the model: name "gaussian", 3 channels, any size.
 func (g *GaussianDenoiser) Info() DenoiserInfo {
-	return DenoiserInfo{Name: "gaussian", Schedule: g.sched, Channels: 3, SizeMultiple: 1}
+	return DenoiserInfo{Name: "gaussian", Schedule: g.sched, Channels: 3, SizeMultiple: 1, Digest: "analytic"}
 }
 
 // PredictEps returns the noise implied by the exact posterior mean of x0 given

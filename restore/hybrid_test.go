@@ -7,22 +7,6 @@ import (
 	"testing"
 )
 
-// consistencyOf is ||H x - y|| / sqrt(m) per image, averaged, for x in [0, 1].
-func consistencyOf(op Operator, x, y *Tensor) float64 {
-	hx := make([]float32, op.OutShape().Len())
-	var total float64
-	for b := range x.N {
-		ApplyH(op, hx, x.Item(b))
-		var sum float64
-		for i, v := range hx {
-			d := float64(v - y.Item(b)[i])
-			sum += d * d
-		}
-		total += math.Sqrt(sum / float64(len(hx)))
-	}
-	return total / float64(x.N)
-}
-
 // runLDMPair restores one task's measurement of testImage with LDM and
 // DDRM-LDM, both with the pooling autoencoder (quantising to 32 levels) and
 // the Gaussian latent prior, and returns their PSNRs and consistencies.
@@ -50,7 +34,7 @@ func runLDMPair(t *testing.T, name string) (psnrLDM, psnrHybrid, consLDM, consHy
 	if err != nil {
 		t.Fatal(err)
 	}
-	return PSNR(a.Data, x.Data), PSNR(b.Data, x.Data), consistencyOf(op, a, y), consistencyOf(op, b, y)
+	return PSNR(a.Data, x.Data), PSNR(b.Data, x.Data), Consistency(op, a, y), Consistency(op, b, y)
 }
 
 // TestDDRMLDMConsistency is the hybrid's main claim: on a noiseless 4x SR,

@@ -46,11 +46,11 @@ const (
 // less than 0.001 outside are clamped, anything else, NaN included, is an
 // error.
 func LoadImage(path string) (*Tensor, error) {
-	t, _, isNPY, err := ioLoadRaw(path)
+	t, _, kind, err := ioLoad(path)
 	if err != nil {
 		return nil, err
 	}
-	if isNPY {
+	if kind == ioNPY {
 		if err := ioCheckValues(path, t.Data, -ioImageTol, 1+ioImageTol, "[0, 1]"); err != nil {
 			return nil, err
 		}
@@ -59,35 +59,53 @@ func LoadImage(path string) (*Tensor, error) {
 	return t, nil
 }
 
+// Measurement is a measurement y read from a file.
+type Measurement struct {
+	// Y is the measurement on the [0, 1] scale; missing pixels are 0.
+	Y *Tensor
+	// Keep, when not nil, has one entry per pixel (H*W, row-major): true
+	// where the pixel was observed. It is nil when no pixel is missing.
+	Keep []bool
+	// Quantisation is the standard deviation of the rounding the file's
+	// storage added, on the [0, 1] scale: 1/(255 sqrt 12) for 8-bit PNG and
+	// JPEG files, 1/(65535 sqrt 12) for 16-bit PNGs, 0 for .npy arrays,
+	// which hold the values exactly. See MeasurementSigma.
+	Quantisation float64
+}
+
 // LoadMeasurement reads a measurement y that may have missing pixels, as for
-// inpainting. It reads the same files as LoadImage, and keep, when not nil,
-// has one entry per pixel (H*W, row-major): true where the pixel was
-// observed. keep is nil when no pixel is missing. Missing pixels are 0 in y.
+// inpainting. It reads the same files as LoadImage.
 //
 // In a PNG, pixels with alpha 0 are missing; any other alpha keeps the pixel
 // with its un-premultiplied colour. In an .npy array, a pixel is missing if
 // any of its channels is NaN; a batch must have the same missing pixels in
 // every image. As measurement noise can leave [0, 1], .npy values may lie
 // anywhere in [-1, 2].
-func LoadMeasurement(path string) (y *Tensor, keep []bool, err error) {
-	y, keep, isNPY, err := ioLoadRaw(path)
+func LoadMeasurement(path string) (*Measurement, error) {
+	y, keep, kind, err := ioLoad(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if isNPY {
-		if keep, err = ioNaNMask(path, y); err != nil {
-			return nil, nil, err
+	m := &Measurement{Y: y, Keep: keep}
+	switch kind {
+	case ioNPY:
+		if m.Keep, err = ioNaNMask(path, y); err != nil {
+			return nil, err
 		}
+	case ioDeep:
+		m.Quantisation = QuantisationSigma16
+	default:
+		m.Quantisation = QuantisationSigma
 	}
-	if keep != nil {
-		ioZeroMissing(y, keep)
+	if m.Keep != nil {
+		ioZeroMissing(y, m.Keep)
 	}
-	if isNPY {
+	if kind == ioNPY {
 		if err := ioCheckValues(path, y.Data, ioMeasurementLo, ioMeasurementHi, "[-1, 2], the range of a noisy [0, 1] measurement"); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	return y, keep, nil
+	return m, nil
 }
 
 // LoadMask reads a mask image of one entry per pixel (H*W, row-major): true
@@ -224,35 +242,49 @@ func WriteFileAtomic(path string, write func(io.Writer) error) error {
 	return nil
 }
 
-// ioLoadRaw reads an image file by its extension without checking values.
+// ioKind is what kind of file an image came from.
+type ioKind int
+
+const (
+	ioPicture ioKind = iota // an 8-bit PNG or a JPEG
+	ioDeep                  // a 16-bit PNG
+	ioNPY
+)
+
+// ioLoad reads an image file by its extension without checking values.
 // For PNG and JPEG files keep marks the pixels with non-zero alpha, nil if
 // none is transparent; .npy arrays may hold NaN and values out of range.
-func ioLoadRaw(path string) (t *Tensor, keep []bool, isNPY bool, err error) {
+func ioLoad(path string) (t *Tensor, keep []bool, kind ioKind, err error) {
 	switch ext := strings.ToLower(filepath.Ext(path)); ext {
 	case ".png", ".jpg", ".jpeg":
-		t, keep, err = ioReadPicture(path)
-		return t, keep, false, err
+		var deep bool
+		t, keep, deep, err = ioReadPicture(path)
+		if deep {
+			kind = ioDeep
+		}
+		return t, keep, kind, err
 	case ".npy":
 		t, err = ioReadNPYImage(path)
-		return t, nil, true, err
+		return t, nil, ioNPY, err
 	default:
-		return nil, nil, false, fmt.Errorf("cannot read %s: unsupported file type %q; use .png, .jpg, .jpeg or .npy", path, ext)
+		return nil, nil, 0, fmt.Errorf("cannot read %s: unsupported file type %q; use .png, .jpg, .jpeg or .npy", path, ext)
 	}
 }
 
-// ioReadPicture decodes a PNG or JPEG file into one image in [0, 1].
-func ioReadPicture(path string) (*Tensor, []bool, error) {
+// ioReadPicture decodes a PNG or JPEG file into one image in [0, 1], and
+// reports whether it has 16 bits per sample.
+func ioReadPicture(path string) (*Tensor, []bool, bool, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, ioOpenError(path, err)
+		return nil, nil, false, ioOpenError(path, err)
 	}
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
 	if err != nil {
-		return nil, nil, ioUnreadable(path, err)
+		return nil, nil, false, ioUnreadable(path, err)
 	}
 	img, err := imaging.Decode(bytes.NewReader(b), imaging.AutoOrientation(true))
 	if err != nil {
-		return nil, nil, ioUnreadable(path, err)
+		return nil, nil, false, ioUnreadable(path, err)
 	}
 	gray, deep := ioPictureKind(b, cfg.ColorModel)
 	bnd := img.Bounds()
@@ -292,7 +324,7 @@ func ioReadPicture(path string) (*Tensor, []bool, error) {
 	if opaque {
 		keep = nil
 	}
-	return t, keep, nil
+	return t, keep, deep, nil
 }
 
 // ioPictureKind reports whether an image file is grayscale and whether it has

@@ -145,10 +145,11 @@ func TestMeasurementMaskRoundTrip(t *testing.T) {
 			if err := SaveImage(path, in, keep); err != nil {
 				t.Fatal(err)
 			}
-			y, gotKeep, err := LoadMeasurement(path)
+			m, err := LoadMeasurement(path)
 			if err != nil {
 				t.Fatal(err)
 			}
+			y, gotKeep := m.Y, m.Keep
 			if y.Shape != in.Shape || !slices.Equal(gotKeep, keep) {
 				t.Fatalf("%s, %d channels: got shape %v and mask %v, want %v and %v", ext, c, y.Shape, gotKeep, in.Shape, keep)
 			}
@@ -180,11 +181,11 @@ func TestMeasurementWithoutMissingPixels(t *testing.T) {
 		if err := SaveImage(path, in, tc.keep); err != nil {
 			t.Fatal(err)
 		}
-		_, keep, err := LoadMeasurement(path)
+		m, err := LoadMeasurement(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if keep != nil {
+		if keep := m.Keep; keep != nil {
 			t.Errorf("%s: keep = %v, want nil when no pixel is missing", tc.name, keep)
 		}
 	}
@@ -196,10 +197,11 @@ func TestMeasurementAlphaKeepsUnpremultipliedColour(t *testing.T) {
 	img.SetNRGBA(1, 0, color.NRGBA{R: 10, G: 20, B: 30, A: 0})
 	path := filepath.Join(t.TempDir(), "alpha.png")
 	ioWritePNG(t, path, img)
-	y, keep, err := LoadMeasurement(path)
+	m, err := LoadMeasurement(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	y, keep := m.Y, m.Keep
 	want := []float32{200.0 / 255, 0, 100.0 / 255, 0, 50.0 / 255, 0}
 	if !slices.Equal(keep, []bool{true, false}) || !slices.Equal(y.Data, want) {
 		t.Errorf("got keep %v and values %v, want [true false] and %v", keep, y.Data, want)
@@ -224,17 +226,18 @@ func TestMeasurementBatchNaN(t *testing.T) {
 	if err := SaveImage(path, in, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := LoadMeasurement(path); err == nil || !strings.Contains(err.Error(), path) {
+	if _, err := LoadMeasurement(path); err == nil || !strings.Contains(err.Error(), path) {
 		t.Errorf("images with different missing pixels: got %v, want an error naming the file", err)
 	}
 	in.Data[5] = float32(math.NaN()) // image 0 now misses pixel 5 too
 	if err := SaveImage(path, in, nil); err != nil {
 		t.Fatal(err)
 	}
-	y, keep, err := LoadMeasurement(path)
+	m, err := LoadMeasurement(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	y, keep := m.Y, m.Keep
 	for i, k := range keep {
 		if k == (i == 0 || i == 5) {
 			t.Fatalf("keep = %v, want pixels 0 and 5 missing", keep)
@@ -513,9 +516,9 @@ func TestMeasurementRange(t *testing.T) {
 	if err := SaveImage(path, noisy, nil); err != nil {
 		t.Fatal(err)
 	}
-	y, _, err := LoadMeasurement(path)
-	if err != nil || !slices.Equal(y.Data, noisy.Data) {
-		t.Errorf("noisy measurement: got %v, %v; want its values unchanged", y, err)
+	m, err := LoadMeasurement(path)
+	if err != nil || !slices.Equal(m.Y.Data, noisy.Data) || m.Quantisation != 0 {
+		t.Errorf("noisy measurement: got %v, %v; want its values unchanged and no rounding noise", m, err)
 	}
 	if _, err := LoadImage(path); err == nil {
 		t.Error("LoadImage accepted values outside [0, 1]")
@@ -524,7 +527,32 @@ func TestMeasurementRange(t *testing.T) {
 	if err := SaveImage(path, noisy, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := LoadMeasurement(path); err == nil || !strings.Contains(err.Error(), "a / 255") {
+	if _, err := LoadMeasurement(path); err == nil || !strings.Contains(err.Error(), "a / 255") {
 		t.Errorf("measurement on the 0..255 scale: error %v, want a rescaling hint", err)
+	}
+}
+
+// TestMeasurementQuantisation checks the rounding noise each kind of file
+// reports: 8 bits for PNG and JPEG, 16 bits for 16-bit PNGs, none for .npy.
+func TestMeasurementQuantisation(t *testing.T) {
+	dir := t.TempDir()
+	deep := image.NewRGBA64(image.Rect(0, 0, 3, 2))
+	deep.SetRGBA64(1, 1, color.RGBA64{R: 1000, G: 2000, B: 3000, A: 65535})
+	ioWritePNG(t, filepath.Join(dir, "deep.png"), deep)
+	ioWritePNG(t, filepath.Join(dir, "flat.png"), image.NewNRGBA(image.Rect(0, 0, 3, 2)))
+	if err := SaveImage(filepath.Join(dir, "exact.npy"), ioTestTensor(1, Shape{C: 3, H: 2, W: 3}, 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]float64{"deep.png": 1 / (65535 * math.Sqrt(12)), "flat.png": 1 / (255 * math.Sqrt(12)), "exact.npy": 0} {
+		m, err := LoadMeasurement(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(m.Quantisation-want) > 1e-12 {
+			t.Errorf("%s: quantisation %g, want %g", name, m.Quantisation, want)
+		}
+	}
+	if got := MeasurementSigma(0.05, QuantisationSigma); math.Abs(got-math.Hypot(0.05, 1/(255*math.Sqrt(12)))) > 1e-15 {
+		t.Errorf("MeasurementSigma = %g, want the quadrature sum", got)
 	}
 }

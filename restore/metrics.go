@@ -180,3 +180,22 @@ func ssimChannel(a, b []float32, h, w int, win [ssimTaps]float64) float64 {
 	}
 	return total / float64(oh*ow)
 }
+
+// Consistency is how far restorations x (in [0, 1]) are from explaining
+// their measurements y: ||H x_b - y_b|| / sqrt(m) for each image b, m being
+// the size of one measurement, averaged over the batch. A restoration that
+// reproduces a measurement of noise sigma_y scores about sigma_y.
+func Consistency(op Operator, x, y *Tensor) float64 {
+	hx := make([]float32, op.OutShape().Len())
+	var total float64
+	for b := range x.N {
+		ApplyH(op, hx, x.Item(b))
+		var sum float64
+		for i, v := range hx {
+			d := float64(v) - float64(y.Item(b)[i])
+			sum += d * d
+		}
+		total += math.Sqrt(sum / float64(len(hx)))
+	}
+	return total / float64(x.N)
+}

@@ -125,3 +125,40 @@ func TestSSIMRejectsSmallOrMismatchedImages(t *testing.T) {
 		t.Error("SSIM accepted images of different lengths")
 	}
 }
+
+// TestConsistency checks ||H x - y|| / sqrt(m) against its closed form for
+// the block average, whose H x is the mean of each block, per image.
+func TestConsistency(t *testing.T) {
+	op, err := NewBlockAverage(Shape{C: 1, H: 4, W: 4}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := NewTensor(2, op.InShape())
+	for k := range x.Data {
+		x.Data[k] = float32(k%5) / 4
+	}
+	y := NewTensor(2, op.OutShape())
+	for k := range y.Data {
+		y.Data[k] = float32(k%3) / 2
+	}
+	var want float64
+	for b := range 2 {
+		var sum float64
+		for i := range 2 {
+			for j := range 2 {
+				var mean float64
+				for di := range 2 {
+					for dj := range 2 {
+						mean += float64(x.Item(b)[(2*i+di)*4+2*j+dj]) / 4
+					}
+				}
+				d := mean - float64(y.Item(b)[i*2+j])
+				sum += d * d
+			}
+		}
+		want += math.Sqrt(sum/4) / 2
+	}
+	if got := Consistency(op, x, y); math.Abs(got-want) > 1e-6 {
+		t.Errorf("Consistency = %v, want %v", got, want)
+	}
+}

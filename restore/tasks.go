@@ -155,6 +155,33 @@ func RandomInpaintMask(h, w int, seed uint64) []bool {
 	return RandomMask(h, w, DefaultInpaintMissing, seed)
 }
 
+// TakesMask reports whether the task's operator needs a mask of kept
+// pixels: only inpainting does.
+func (t Task) TakesMask() bool { return t.kind == kindInpaint }
+
+// Mask returns the mask of kept pixels for an h x w clean image: read from
+// path (see LoadMask), or, when path is empty, drawn from seed with
+// RandomInpaintMask. Tasks other than inpaint get nil, and refuse a path.
+func (t Task) Mask(path string, h, w int, seed uint64) ([]bool, error) {
+	if !t.TakesMask() {
+		if path != "" {
+			return nil, fmt.Errorf("a mask is for the inpaint task, not %s", t.Name)
+		}
+		return nil, nil
+	}
+	if path == "" {
+		return RandomInpaintMask(h, w, seed), nil
+	}
+	keep, err := LoadMask(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(keep) != h*w {
+		return nil, fmt.Errorf("mask %s has %d pixels but the image is %dx%d; use a mask of the image's size", path, len(keep), w, h)
+	}
+	return keep, nil
+}
+
 // Degrade computes y = H x + sigmaY z for a batch of clean images in [0, 1].
 // The noise is drawn from seed; y is on the [0, 1] scale and, being noisy,
 // may leave that range.
@@ -214,11 +241,14 @@ func (t Task) Baseline(op Operator, y *Tensor) (*Tensor, error) {
 // when the degradation itself is noiseless.
 const QuantisationSigma = 1 / (255 * 3.4641016151377544)
 
+// QuantisationSigma16 is the standard deviation of rounding to 16 bits on
+// the [0, 1] scale, 1/(65535 sqrt 12).
+const QuantisationSigma16 = 1 / (65535 * 3.4641016151377544)
+
 // MeasurementSigma is the noise level a sampler should assume for a
-// measurement degraded with noise sigmaY and then stored in 8 bits or not.
-func MeasurementSigma(sigmaY float64, eightBit bool) float64 {
-	if !eightBit {
-		return sigmaY
-	}
-	return math.Sqrt(sigmaY*sigmaY + QuantisationSigma*QuantisationSigma)
+// measurement degraded with noise sigmaY and then stored with rounding of
+// standard deviation quantisation (Measurement.Quantisation): the two add
+// in quadrature.
+func MeasurementSigma(sigmaY, quantisation float64) float64 {
+	return math.Sqrt(sigmaY*sigmaY + quantisation*quantisation)
 }

@@ -12,11 +12,12 @@ import (
 
 	"github.com/restorelab/restorelab/bench"
 	"github.com/restorelab/restorelab/internal/progress"
+	"github.com/restorelab/restorelab/method"
 	"github.com/restorelab/restorelab/models"
 	"github.com/restorelab/restorelab/restore"
 )
 
-const benchUsage = `bench --data DIR|FILE --out DIR [--tasks sr4,deblur,denoise,sr4-noisy] [--methods baseline,ddrm,ldm,ddrm-ldm] [--limit N] [--shard I/N] [--inception MODEL]
+const benchUsage = `bench --data DIR|FILE --out DIR [--tasks sr4,deblur,denoise,sr4-noisy] [--methods baseline,ddrm,...] [settings] [--limit N] [--shard I/N] [--inception MODEL]
        restorelab bench merge --out DIR [--inception MODEL]`
 
 // inceptionHelp documents --inception for bench and bench merge.
@@ -28,16 +29,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fs := newFlagSet("bench", benchUsage, stderr)
 	data := fs.String("data", "", "a clean image, or a folder of PNG/JPEG images (sorted by name)")
-	out := fs.String("out", "", "output folder for images, results.json/.csv/.md (created if missing); rerunning resumes")
+	out := fs.String("out", "", "output folder for images, results.json/.csv/.md (created if missing); rerunning resumes, and adds new images, tasks and methods")
 	tasks := fs.String("tasks", strings.Join(restore.StudyTasks, ","), "comma-separated tasks")
-	methods := fs.String("methods", "baseline,ddrm", "comma-separated methods: baseline, ddrm (with --model), ddrm:MODEL, ldm and ddrm-ldm (with --ldm-model), ldm:MODEL, ddrm-ldm:MODEL")
+	methods := fs.String("methods", "baseline,ddrm", "comma-separated methods ("+strings.Join(method.Names(), ", ")+"), each with options after colons: a model name or KEY=VALUE, e.g. ddrm:gaussian or ldm:steps=50:eta=0")
 	limit := fs.Int("limit", 0, "evaluate at most this many images (0: all)")
 	shard := fs.String("shard", "", "I/N: evaluate only every N-th image from the I-th (0-based), for job arrays; then 'bench merge'")
-	model := fs.String("model", defaultModel, "prior of the plain ddrm method: a model name or path")
 	inception := fs.String("inception", "", inceptionHelp)
-	cfg := ddrmFlags(fs)
-	ldm := ldmFlags(fs)
-	seed := fs.Uint64("seed", 0, "seed of the degradation noise and of the sampler")
+	settings := addSettingFlags(fs)
+	seed := fs.Uint64("seed", 0, "seed of the degradation noise and of the samplers")
 	stepGrids := fs.Int("step-grids", 1, "save the intermediate estimates of this many images per task and sampler")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -45,10 +44,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := require(fs, "data", "out"); err != nil {
 		return err
 	}
-	if err := cfg.Validate(1000); err != nil {
-		return err
+	if *limit < 0 {
+		return fmt.Errorf("--limit %d is negative; give the number of images to evaluate, or 0 for all", *limit)
 	}
-	taskNames := splitList(*tasks)
+	taskNames := uniqueList(splitList(*tasks), "task", stderr)
 	for _, name := range taskNames {
 		if _, err := restore.LookupTask(name); err != nil {
 			return err
@@ -62,10 +61,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	names := bench.ImageNames(images)
 	if images, err = bench.ShardImages(images, shardIndex, shards); err != nil {
 		return err
 	}
-	ms, err := parseMethods(splitList(*methods), *model, *cfg, ldm)
+	if names, err = bench.ShardImages(names, shardIndex, shards); err != nil {
+		return err
+	}
+	ms := models.NewCache(runtimeOptions)
+	defer ms.Close()
+	entries, identities, err := parseMethods(uniqueList(splitList(*methods), "method", stderr), settings, ms)
 	if err != nil {
 		return err
 	}
@@ -79,44 +84,44 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if feats != nil {
 		defer feats.Close()
 	}
+	hashes, err := bench.HashFiles(images, names)
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return fmt.Errorf("cannot create output folder %s: %w", *out, err)
 	}
-	settings := bench.Settings{Data: *data, Limit: *limit, Tasks: taskNames, Methods: splitList(*methods), Seed: *seed, Steps: cfg.Steps, Eta: cfg.Eta, EtaB: cfg.EtaB}
-	for _, m := range ms {
-		switch m.(type) {
-		case bench.LDM, bench.DDRMLDM:
-			settings.LDMSteps, settings.LDMEta = ldm.ddim.Steps, ldm.ddim.Eta
-		}
-	}
+	run := bench.Settings{Seed: *seed, Methods: identities, Images: hashes}
 	resultsPath := filepath.Join(*out, bench.ResultsName(shardIndex, shards))
 	previous, err := bench.Load(resultsPath)
 	if err != nil {
 		return err
 	}
 	var done []bench.Result
+	var skippedBefore []bench.Skip
 	if previous != nil {
-		if err := previous.Compatible(settings); err != nil {
+		if err := previous.Compatible(run); err != nil {
 			return fmt.Errorf("%s: %w", resultsPath, err)
 		}
-		done = previous.Results
+		done, skippedBefore = previous.Results, previous.Skipped
+		run = previous.Settings.Merge(run)
 		fmt.Fprintf(stderr, "resuming: %d restorations already in %s\n", len(done), resultsPath)
 	}
 	// Write the file before any work, so an unwritable folder fails at once.
-	if err := (&bench.File{Settings: settings, Results: done}).Save(resultsPath); err != nil {
+	if err := (&bench.File{Settings: run, Data: *data, Results: done, Skipped: skippedBefore}).Save(resultsPath); err != nil {
 		return err
 	}
-	bar := progress.New(stderr, "bench", len(images)*len(taskNames)*len(ms))
+	bar := progress.New(stderr, "bench", len(images)*len(taskNames)*len(entries))
 	results, skipped, err := bench.Run(ctx, bench.Config{
-		Images: images, Tasks: taskNames, Methods: ms, Out: *out, Seed: *seed, Done: done, StepGrids: *stepGrids,
+		Images: images, Names: names, Tasks: taskNames, Methods: entries, Models: ms, Out: *out, Seed: *seed, Done: done, StepGrids: *stepGrids,
 		Progress: func(n, total int, what string) { bar.Set(n, what) },
 		Save: func(rs []bench.Result, sk []bench.Skip) error {
-			return (&bench.File{Settings: settings, Results: rs, Skipped: sk}).Save(resultsPath)
+			return (&bench.File{Settings: run, Data: *data, Results: rs, Skipped: sk}).Save(resultsPath)
 		},
 	})
 	bar.Finish()
 	for _, s := range skipped {
-		fmt.Fprintf(stderr, "skipped %s: %s\n", s.Image, s.Reason)
+		fmt.Fprintf(stderr, "skipped %s\n", s)
 	}
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintf(stderr, "interrupted: %d restorations saved in %s; rerun the same command to resume\n", len(results), resultsPath)
@@ -129,7 +134,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "wrote %s (shard %d of %d); when every shard is done: restorelab bench merge --out %s\n", resultsPath, shardIndex, shards, *out)
 		return nil
 	}
-	f := &bench.File{Settings: settings, Results: results, Skipped: skipped}
+	f := &bench.File{Settings: run, Data: *data, Results: results, Skipped: skipped}
 	return finishBench(ctx, *out, f, feats, stdout, stderr)
 }
 
@@ -247,59 +252,59 @@ func runFigures(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// parseMethods turns method specs into methods, opening every model first
-// so that a missing one fails before any work.
-func parseMethods(specs []string, model string, cfg restore.DDRMConfig, ldm *ldmSettings) ([]bench.Method, error) {
-	var ms []bench.Method
-	ldms := map[string]*models.LDM{} // each SRLDM is opened once
+// parseMethods turns method specs into bench entries with the settings
+// flags applied, and their identities, opening every model they name so
+// that a missing one fails before any work. A flag no method has is an
+// error.
+func parseMethods(specs []string, sf *settingFlags, ms method.Models) ([]bench.Entry, map[string]map[string]string, error) {
+	if len(specs) == 0 {
+		return nil, nil, fmt.Errorf("no methods given; e.g. --methods baseline,ddrm")
+	}
+	var entries []bench.Entry
+	ids := map[string]map[string]string{}
+	used := map[string]bool{}
 	for _, spec := range specs {
-		name, modelName, hasModel := strings.Cut(spec, ":")
-		switch name {
-		case "baseline":
-			ms = append(ms, bench.Baseline{})
-		case "ldm", "ddrm-ldm":
-			label := name
-			if hasModel {
-				label = spec
-			} else {
-				modelName = ldm.model
-			}
-			l, ok := ldms[modelName]
-			if !ok {
-				var err error
-				if l, err = openLDM(modelName); err != nil {
-					return nil, err
-				}
-				if err := ldm.ddim.Validate(l.UNet.Info().Schedule.T); err != nil {
-					return nil, fmt.Errorf("--ldm-steps or --ldm-eta: %w", err)
-				}
-				ldms[modelName] = l
-			}
-			if name == "ldm" {
-				ms = append(ms, bench.LDM{Label: label, UNet: l.UNet, Autoencoder: l.Autoencoder, Config: ldm.ddim})
-			} else {
-				ms = append(ms, bench.DDRMLDM{Label: label, UNet: l.UNet, Autoencoder: l.Autoencoder, Config: ldm.hybridConfig(cfg)})
-			}
-		case "ddrm":
-			label := "ddrm"
-			if hasModel {
-				label = spec
-			} else {
-				modelName = model
-			}
-			den, err := openModel(modelName)
-			if err != nil {
-				return nil, err
-			}
-			ms = append(ms, bench.DDRM{Label: label, Prior: den, Config: cfg})
-		default:
-			return nil, fmt.Errorf("unknown method %q; use baseline, ddrm, ldm, ddrm-ldm, or one of the last three with :MODEL", spec)
+		s, err := parseMethodSpec(spec, sf)
+		if err != nil {
+			return nil, nil, err
+		}
+		for k := range sf.given {
+			used[k] = used[k] || s.Has(k)
+		}
+		if ids[spec], err = s.Identity(ms); err != nil {
+			return nil, nil, fmt.Errorf("--methods %s: %w", spec, err)
+		}
+		entries = append(entries, bench.Entry{Label: spec, Settings: s})
+	}
+	for k, u := range used {
+		if !u {
+			return nil, nil, fmt.Errorf("--%s: none of the methods has that setting (%s has it)", strings.ReplaceAll(k, "_", "-"), methodNames(method.With(k)))
 		}
 	}
-	if len(ms) == 0 {
-		return nil, fmt.Errorf("no methods given; e.g. --methods baseline,ddrm")
+	return entries, ids, nil
+}
+
+func methodNames(ms []*method.Method) string {
+	var names []string
+	for _, m := range ms {
+		names = append(names, m.Name)
 	}
-	return ms, nil
+	return strings.Join(names, ", ")
+}
+
+// uniqueList drops repeated entries, saying so on stderr.
+func uniqueList(items []string, what string, stderr io.Writer) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, it := range items {
+		if seen[it] {
+			fmt.Fprintf(stderr, "note: %s %s is listed twice; running it once\n", what, it)
+			continue
+		}
+		seen[it] = true
+		out = append(out, it)
+	}
+	return out
 }
 
 func splitList(s string) []string {

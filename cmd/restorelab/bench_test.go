@@ -77,10 +77,44 @@ func TestBenchSkipsResumesAndCompares(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "resuming: 12") || again.Results[0].Seconds != f.Results[0].Seconds {
 		t.Errorf("rerun did not resume: %d %q", code, stderr)
 	}
-	// Other settings in the same folder are refused.
-	code, _, stderr = cli(t, "bench", "--data", data, "--out", out, "--tasks", "sr4", "--steps", "2", "--methods", "baseline")
-	if code != 1 || !strings.Contains(stderr, "other settings") {
-		t.Errorf("mismatched settings: %d %q", code, stderr)
+	// Another setting, another prior or another seed under a label already
+	// in the folder is refused, naming what changed; nothing is mixed.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--methods", "ddrm:gaussian", "--steps", "3"}, `steps is "2" in the folder's results but "3" now`},
+		{[]string{"--methods", "ddrm:gaussian", "--steps", "2", "--eta", "0.5"}, "eta is"},
+		{[]string{"--methods", "baseline", "--seed", "4"}, "--seed 0"},
+	} {
+		code, _, stderr = cli(t, append([]string{"bench", "--data", data, "--out", out, "--tasks", "sr4"}, tc.args...)...)
+		if code != 1 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: %d %q; want a refusal naming %q", tc.args, code, stderr, tc.want)
+		}
+	}
+	after, _ := bench.Load(filepath.Join(out, "results.json"))
+	if len(after.Results) != len(f.Results) {
+		t.Errorf("a refused run changed results.json: %d results, was %d", len(after.Results), len(f.Results))
+	}
+	// New methods and tasks join the folder beside the old ones.
+	code, _, stderr = cli(t, "bench", "--data", data, "--out", out, "--tasks", "sr4,denoise,deblur", "--methods", "baseline,ddrm:gaussian,ddnm:gaussian", "--steps", "2")
+	grown, _ := bench.Load(filepath.Join(out, "results.json"))
+	if code != 0 || len(grown.Results) != 3*3*3 {
+		t.Errorf("adding a method and a task: %d, %d results (want 27): %s", code, len(grown.Results), stderr)
+	}
+}
+
+// TestBenchRefusesAnotherPrior is the case that used to mix results: a
+// folder made with one --model, rerun with another.
+func TestBenchRefusesAnotherPrior(t *testing.T) {
+	data, out := benchData(t), filepath.Join(t.TempDir(), "out")
+	base := []string{"bench", "--data", data, "--out", out, "--tasks", "denoise", "--methods", "ddrm", "--steps", "2", "--limit", "1"}
+	if code, _, stderr := cli(t, append(base, "--model", "gaussian")...); code != 0 {
+		t.Fatal(stderr)
+	}
+	code, _, stderr := cli(t, append(base, "--model", "../../models/testdata/closed_f32")...)
+	if code != 1 || !strings.Contains(stderr, "method ddrm: model") {
+		t.Errorf("another prior in the same folder: %d %q", code, stderr)
 	}
 }
 
@@ -116,6 +150,8 @@ func TestBenchBadInput(t *testing.T) {
 		{[]string{"--data", sample, "--methods", "ddrm:nope"}, "nope"},
 		{[]string{"--data", sample, "--tasks", "sr3"}, "unknown task"},
 		{[]string{"--data", sample, "--shard", "2/2"}, "--shard"},
+		{[]string{"--data", sample, "--limit", "-1"}, "--limit -1"},
+		{[]string{"--data", sample, "--methods", "baseline", "--lambda", "3"}, "none of the methods"},
 	} {
 		code, _, stderr := cli(t, append([]string{"bench", "--out", filepath.Join(out, "o")}, tc.args...)...)
 		if code != 1 || !strings.Contains(stderr, tc.want) {

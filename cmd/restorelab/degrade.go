@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 
@@ -10,7 +9,7 @@ import (
 )
 
 // sigmaFlag adds --sigma-y, whose default -1 stands for the task's own level.
-func sigmaFlag(fs *flag.FlagSet) *float64 {
+func sigmaFlag(fs *flagSet) *float64 {
 	return fs.Float64("sigma-y", -1, "measurement noise std on the [0,1] scale (default: the task's; see 'restorelab tasks')")
 }
 
@@ -27,15 +26,6 @@ func taskAndSigma(name string, flagValue float64) (restore.Task, float64, error)
 		return t, 0, fmt.Errorf("--sigma-y %g is out of range; give a noise std in [0, 1] on the [0,1] image scale, e.g. 0.05", flagValue)
 	}
 	return t, flagValue, nil
-}
-
-// ddrmFlags adds the DDRM sampler's flags, defaulting to the paper's settings.
-func ddrmFlags(fs *flag.FlagSet) *restore.DDRMConfig {
-	cfg := restore.DefaultDDRMConfig()
-	fs.IntVar(&cfg.Steps, "steps", cfg.Steps, "number of DDRM steps (network evaluations), 1..1000")
-	fs.Float64Var(&cfg.Eta, "eta", cfg.Eta, "DDRM eta in [0,1]: noise in components y does not pin down")
-	fs.Float64Var(&cfg.EtaB, "eta-b", cfg.EtaB, "DDRM eta_b in [0,1]: weight of y where the sample is noisier than y")
-	return &cfg
 }
 
 func runDegrade(_ context.Context, args []string, stdout, stderr io.Writer) error {
@@ -64,7 +54,7 @@ func runDegrade(_ context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	x = restore.ToRGB(x)
-	keep, err := taskMask(task, *mask, x.Shape, *seed)
+	keep, err := task.Mask(*mask, x.Shape.H, x.Shape.W, *seed)
 	if err != nil {
 		return err
 	}
@@ -81,26 +71,4 @@ func runDegrade(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "wrote %s: %s of %v, sigma_y %g, measurement %v\n", *out, task.Name, x.Shape, sigmaY, y.Shape)
 	return nil
-}
-
-// taskMask returns the inpainting mask for a clean image of shape s: read
-// from path, or drawn from seed. Other tasks get nil.
-func taskMask(t restore.Task, path string, s restore.Shape, seed uint64) ([]bool, error) {
-	if t.Name != "inpaint" {
-		if path != "" {
-			return nil, fmt.Errorf("--mask is for the inpaint task, not %s", t.Name)
-		}
-		return nil, nil
-	}
-	if path == "" {
-		return restore.RandomInpaintMask(s.H, s.W, seed), nil
-	}
-	keep, err := restore.LoadMask(path)
-	if err != nil {
-		return nil, err
-	}
-	if len(keep) != s.H*s.W {
-		return nil, fmt.Errorf("mask %s has %d pixels but the image has %dx%d; use a mask of the image's size", path, len(keep), s.W, s.H)
-	}
-	return keep, nil
 }

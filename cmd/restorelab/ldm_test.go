@@ -22,7 +22,7 @@ func TestRestoreWithLDMMethods(t *testing.T) {
 		}
 		for _, method := range []string{"ldm", "ddrm-ldm"} {
 			out := filepath.Join(dir, task+"_"+method+".png")
-			args := []string{"restore", "--task", task, "--in", y, "--out", out, "--method", method, "--ldm-model", ldmFixture, "--ldm-steps", "3", "--ref", sample}
+			args := []string{"restore", "--task", task, "--in", y, "--out", out, "--method", method, "--ldm-model", ldmFixture, "--steps", "3", "--ref", sample}
 			if task == "sr4" {
 				args = append(args, "--trace", filepath.Join(dir, method+".npz"))
 			}
@@ -66,9 +66,10 @@ func TestLDMMethodErrors(t *testing.T) {
 		{"unknown model", []string{"restore", "--task", "sr4", "--in", y, "--out", out, "--method", "ldm", "--ldm-model", "srldm-xl"}, `model "srldm-xl" not found`},
 		{"not a bundle", []string{"restore", "--task", "sr4", "--in", y, "--out", out, "--method", "ddrm-ldm", "--ldm-model", "../../models/testdata/closed_f32"}, "need an ldm-sr bundle"},
 		{"odd size", []string{"restore", "--task", "denoise", "--in", odd, "--out", out, "--method", "ldm", "--ldm-model", ldmFixture}, "not a multiple of the autoencoder's factor 4"},
-		{"steps", []string{"restore", "--task", "sr4", "--in", y, "--out", out, "--method", "ldm", "--ldm-model", ldmFixture, "--ldm-steps", "1000"}, "1..999"},
-		{"unknown method", []string{"restore", "--task", "sr4", "--in", y, "--out", out, "--method", "sdxl"}, "use ddrm, baseline, ldm or ddrm-ldm"},
-		{"bench steps", []string{"bench", "--data", sample, "--out", filepath.Join(dir, "b"), "--methods", "ldm", "--ldm-model", ldmFixture, "--ldm-eta", "3"}, "--ldm-steps or --ldm-eta: eta = 3"},
+		{"steps", []string{"restore", "--task", "sr4", "--in", y, "--out", out, "--method", "ldm", "--ldm-model", ldmFixture, "--steps", "1000"}, "1..999"},
+		{"unknown method", []string{"restore", "--task", "sr4", "--in", y, "--out", out, "--method", "sdxl"}, "use one of baseline, ddrm, ddnm, ddnm+, diffpir, ldm, ddrm-ldm"},
+		{"setting of another method", []string{"restore", "--task", "sr4", "--in", y, "--out", out, "--method", "ldm", "--lambda", "3"}, "--lambda is a setting of diffpir, not of --method ldm"},
+		{"bench steps", []string{"bench", "--data", sample, "--out", filepath.Join(dir, "b"), "--methods", "ldm", "--ldm-model", ldmFixture, "--eta", "3"}, "--eta: eta = 3 is out of range"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, errOut := cli(t, tc.args...)
@@ -93,7 +94,7 @@ func TestRestoreWithBundledSRLDM(t *testing.T) {
 	}
 	for _, method := range []string{"ldm", "ddrm-ldm"} {
 		out := filepath.Join(dir, method+".png")
-		code, stdout, errOut := cli(t, "restore", "--task", "sr4", "--in", y, "--out", out, "--method", method, "--ldm-steps", "10", "--ref", sample)
+		code, stdout, errOut := cli(t, "restore", "--task", "sr4", "--in", y, "--out", out, "--method", method, "--steps", "10", "--ref", sample)
 		if code != 0 {
 			t.Fatalf("%s: %s", method, errOut)
 		}
@@ -105,7 +106,7 @@ func TestRestoreWithBundledSRLDM(t *testing.T) {
 
 func TestBenchWithLDMMethods(t *testing.T) {
 	data, out := benchData(t), filepath.Join(t.TempDir(), "out")
-	code, stdout, errOut := cli(t, "bench", "--data", data, "--out", out, "--tasks", "sr4,deblur", "--methods", "baseline,ldm,ddrm-ldm:"+ldmFixture, "--ldm-model", ldmFixture, "--ldm-steps", "2")
+	code, stdout, errOut := cli(t, "bench", "--data", data, "--out", out, "--tasks", "sr4,deblur", "--methods", "baseline,ldm,ddrm-ldm:"+ldmFixture, "--ldm-model", ldmFixture, "--steps", "2")
 	if code != 0 {
 		t.Fatalf("bench failed: %s", errOut)
 	}
@@ -115,8 +116,8 @@ func TestBenchWithLDMMethods(t *testing.T) {
 		}
 	}
 	raw, err := os.ReadFile(filepath.Join(out, "results.json"))
-	if err != nil || !strings.Contains(string(raw), `"ldm_steps": 2`) {
-		t.Errorf("results.json does not record the ldm settings (%v)", err)
+	if err != nil || !strings.Contains(string(raw), `"steps": "2"`) || !strings.Contains(string(raw), `"ldm_model_digest": "sha256:`) {
+		t.Errorf("results.json does not record the ldm settings and weights (%v)", err)
 	}
 }
 

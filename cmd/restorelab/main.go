@@ -28,7 +28,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"degrade", "degrade a clean image with a task's operator and noise", runDegrade},
-		{"restore", "restore a measurement with DDRM, SRLDM, DDRM-LDM or the baseline", runRestore},
+		{"restore", "restore a measurement with a method (DDRM, DDNM, DiffPIR, SRLDM, ...)", runRestore},
+		{"methods", "list the restoration methods and their settings", runMethods},
 		{"bench", "evaluate methods on tasks over a folder of clean images", runBench},
 		{"figures", "redraw the tables' figures from a bench output folder", runFigures},
 		{"spectrum", "write a task's singular values as CSV", runSpectrum},
@@ -90,40 +91,50 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'restorelab <command> -h' for a command's flags.")
 }
 
-// newFlagSet returns a flag set that reports errors instead of exiting.
-func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: restorelab %s\n\n", usage)
-		fs.PrintDefaults()
-	}
+// flagSet is a command's flags, with its usage line and where errors go.
+type flagSet struct {
+	*flag.FlagSet
+	usage  string
+	stderr io.Writer
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting:
+// -h prints the usage and every flag, a mistake one line.
+func newFlagSet(name, usage string, stderr io.Writer) *flagSet {
+	fs := &flagSet{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), usage: usage, stderr: stderr}
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	return fs
 }
 
+// usageError prints a one-line usage mistake with a pointer to -h.
+func (fs *flagSet) usageError(format string, a ...any) error {
+	fmt.Fprintf(fs.stderr, "restorelab %s: %s; see 'restorelab %s -h'\n", fs.Name(), fmt.Sprintf(format, a...), fs.Name())
+	return errUsage
+}
+
 // parseFlags parses args and rejects stray positional arguments.
-func parseFlags(fs *flag.FlagSet, args []string) error {
+func parseFlags(fs *flagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(fs.stderr, "Usage: restorelab %s\n\n", fs.usage)
+			fs.SetOutput(fs.stderr)
+			fs.PrintDefaults()
 			return err
 		}
-		return errUsage
+		return fs.usageError("%v", err)
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "unexpected argument %q; every input is given with a flag\n", fs.Arg(0))
-		fs.Usage()
-		return errUsage
+		return fs.usageError("unexpected argument %q; every input is given with a flag", fs.Arg(0))
 	}
 	return nil
 }
 
-// require reports a usage error for each empty mandatory flag.
-func require(fs *flag.FlagSet, names ...string) error {
+// require reports a usage error for the first empty mandatory flag.
+func require(fs *flagSet, names ...string) error {
 	for _, n := range names {
 		if fs.Lookup(n).Value.String() == "" {
-			fmt.Fprintf(fs.Output(), "missing --%s\n", n)
-			fs.Usage()
-			return errUsage
+			return fs.usageError("missing --%s (usage: restorelab %s)", n, fs.usage)
 		}
 	}
 	return nil

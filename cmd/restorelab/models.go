@@ -7,18 +7,10 @@ import (
 	"runtime"
 
 	"github.com/restorelab/restorelab/models"
-	"github.com/restorelab/restorelab/restore"
 )
-
-// defaultModel is the prior restore uses when --model is not given.
-const defaultModel = models.DefaultPrior
 
 // runtimeOptions are the ONNX Runtime settings every command uses.
 var runtimeOptions = models.Options{Threads: runtime.NumCPU()}
-
-func openModel(name string) (restore.Denoiser, error) {
-	return models.Open(name, runtimeOptions)
-}
 
 // modelNames lists the priors --model accepts by name, for completion.
 func modelNames() []string {

@@ -9,8 +9,8 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/restorelab/restorelab/models"
 	"github.com/restorelab/restorelab/repl"
-	"github.com/restorelab/restorelab/restore"
 	"github.com/restorelab/restorelab/viz"
 )
 
@@ -26,18 +26,9 @@ func runRepl(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	sh := repl.NewShell(repl.NewSession(repl.Config{
-		OpenModel:    openModel,
-		ModelNames:   modelNames,
-		DefaultModel: defaultModel,
-		OpenLDM: func(name string) (restore.Denoiser, restore.Autoencoder, error) {
-			l, err := openLDM(name)
-			if err != nil {
-				return nil, nil, err
-			}
-			return l.UNet, l.Autoencoder, nil
-		},
-	}), stdout)
+	ms := models.NewCache(runtimeOptions)
+	defer ms.Close()
+	sh := repl.NewShell(repl.NewSession(repl.Config{Models: ms, ModelNames: modelNames}), stdout)
 	sh.Images, sh.Progress = iw, stderr
 
 	switch {

@@ -36,7 +36,7 @@ func runSpectrum(_ context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	shape := restore.Shape{C: 3, H: h, W: w}
-	keep, err := taskMask(task, "", shape, *seed)
+	keep, err := task.Mask("", shape.H, shape.W, *seed)
 	if err != nil {
 		return err
 	}
