@@ -8,7 +8,7 @@ func Must[T any](v T, err error) T {
 }
 
 // Must2 is Must for functions that return two values and an error, such as
-// bench.Method's Restore.
+// bench.Run.
 func Must2[A, B any](a A, b B, err error) (A, B) {
 	Check(err)
 	return a, b

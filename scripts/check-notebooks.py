@@ -25,6 +25,7 @@ MIN_IMAGES = {
     "02-inside-ddrm.ipynb": 7,
     "03-ldm-and-hybrid.ipynb": 2,
     "04-reproduce-the-study.ipynb": 2,
+    "05-samplers-side-by-side.ipynb": 5,
 }
 
 # Committed notebooks stay small enough for code hosts to render.
