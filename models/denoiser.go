@@ -1,6 +1,7 @@
 package models
 
 import (
+	"os"
 	"context"
 	"fmt"
 	"math"
@@ -88,6 +89,12 @@ func sessionOptions(opts Options) (*ort.SessionOptions, error) {
 	if err := so.SetIntraOpNumThreads(threads); err != nil {
 		so.Destroy()
 		return nil, fmt.Errorf("ONNX Runtime threads = %d: %w", threads, err)
+	}
+	if os.Getenv("XSPIN") == "0" {
+		if err := so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
+			so.Destroy()
+			return nil, err
+		}
 	}
 	if opts.CUDA {
 		if err := appendCUDA(so, opts.CUDADevice); err != nil {

@@ -3,6 +3,7 @@ package restore
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
 
 	"gonum.org/v1/gonum/mat"
@@ -250,29 +251,38 @@ func (o *sepOperator) OutShape() Shape { return o.out }
 func (o *sepOperator) Singulars() []float32 { return o.s }
 
 // Vt computes V_r^T X V_c per channel. The product with V_c runs over all
-// channels at once, since their rows are contiguous.
+// channels at once, since their rows are contiguous, split by rows over the
+// cores; the product with V_r^T is split by columns.
 func (o *sepOperator) Vt(dst, x []float32) {
 	opCheckLen("Vt", dst, o.in.Len(), x, o.in.Len())
 	c, h, w := o.in.C, o.in.H, o.in.W
 	sc := o.scratch.Get().(*sepScratch)
-	o.vc.right(sc.t, w, x, w, c*h, sc.tmp)
-	for ch := range c {
-		off := ch * h * w
-		o.vr.leftT(dst[off:], w, sc.t[off:], w, w, sc.tmp)
-	}
+	forRanges(c*h, w, func(lo, hi int) {
+		o.vc.right(sc.t[lo*w:], w, x[lo*w:], w, hi-lo, sc.tmp[lo*w:])
+	})
+	forRanges(w, h, func(lo, hi int) {
+		for ch := range c {
+			off := ch * h * w
+			o.vr.leftT(dst[off+lo:], w, sc.t[off+lo:], w, hi-lo, sc.tmp[lo*h:])
+		}
+	})
 	o.scratch.Put(sc)
 }
 
-// V computes V_r Xbar V_c^T per channel.
+// V computes V_r Xbar V_c^T per channel, split over the cores as Vt.
 func (o *sepOperator) V(dst, xBar []float32) {
 	opCheckLen("V", dst, o.in.Len(), xBar, o.in.Len())
 	c, h, w := o.in.C, o.in.H, o.in.W
 	sc := o.scratch.Get().(*sepScratch)
-	o.vc.rightT(sc.t, w, xBar, w, c*h, sc.tmp)
-	for ch := range c {
-		off := ch * h * w
-		o.vr.left(dst[off:], w, sc.t[off:], w, w, sc.tmp)
-	}
+	forRanges(c*h, w, func(lo, hi int) {
+		o.vc.rightT(sc.t[lo*w:], w, xBar[lo*w:], w, hi-lo, sc.tmp[lo*w:])
+	})
+	forRanges(w, h, func(lo, hi int) {
+		for ch := range c {
+			off := ch * h * w
+			o.vr.left(dst[off+lo:], w, sc.t[off+lo:], w, hi-lo, sc.tmp[lo*h:])
+		}
+	})
 	o.scratch.Put(sc)
 }
 
@@ -283,10 +293,16 @@ func (o *sepOperator) Ut(dst, y []float32) {
 	c, h, w := o.in.C, o.in.H, o.in.W
 	mr, mc := o.out.H, o.out.W
 	sc := o.scratch.Get().(*sepScratch)
-	o.uc.right(sc.t, mc, y, mc, c*mr, sc.tmp)
+	forRanges(c*mr, mc, func(lo, hi int) {
+		o.uc.right(sc.t[lo*mc:], mc, y[lo*mc:], mc, hi-lo, sc.tmp[lo*mc:])
+	})
+	forRanges(mc, mr, func(lo, hi int) {
+		for ch := range c {
+			o.ur.leftT(dst[ch*h*w+lo:], w, sc.t[ch*mr*mc+lo:], mc, hi-lo, sc.tmp[lo*mr:])
+		}
+	})
 	for ch := range c {
 		d := dst[ch*h*w : (ch+1)*h*w]
-		o.ur.leftT(d, w, sc.t[ch*mr*mc:], mc, mc, sc.tmp)
 		for i := range mr {
 			clear(d[i*w+mc : (i+1)*w])
 		}
@@ -302,14 +318,41 @@ func (o *sepOperator) U(dst, yBar []float32) {
 	c, h, w := o.in.C, o.in.H, o.in.W
 	mr, mc := o.out.H, o.out.W
 	sc := o.scratch.Get().(*sepScratch)
-	for ch := range c {
-		o.uc.rightT(sc.t[ch*mr*mc:], mc, yBar[ch*h*w:], w, mr, sc.tmp)
-	}
-	for ch := range c {
-		off := ch * mr * mc
-		o.ur.left(dst[off:], mc, sc.t[off:], mc, mc, sc.tmp)
-	}
+	forRanges(c*mr, mc, func(lo, hi int) {
+		for r := lo; r < hi; {
+			// Rows lo..hi-1 of the channels' stacked m_r-row blocks.
+			ch, i := r/mr, r%mr
+			n := min(hi-r, mr-i)
+			o.uc.rightT(sc.t[r*mc:], mc, yBar[ch*h*w+i*w:], w, n, sc.tmp[r*mc:])
+			r += n
+		}
+	})
+	forRanges(mc, mr, func(lo, hi int) {
+		for ch := range c {
+			off := ch * mr * mc
+			o.ur.left(dst[off+lo:], mc, sc.t[off+lo:], mc, hi-lo, sc.tmp[lo*mr:])
+		}
+	})
 	o.scratch.Put(sc)
+}
+
+// forRanges splits 0..n into one contiguous range per core, each at least
+// enough for a product worth spreading (work is the other dimension of the
+// rows or columns split), and calls fn on each.
+func forRanges(n, work int, fn func(lo, hi int)) {
+	parts := min(runtime.GOMAXPROCS(0), n*work/(1<<13))
+	if parts <= 1 {
+		fn(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for p := range parts {
+		lo, hi := p*n/parts, (p+1)*n/parts
+		if lo < hi {
+			wg.Go(func() { fn(lo, hi) })
+		}
+	}
+	wg.Wait()
 }
 
 // opCheckLen panics with a clear message when an operator method gets

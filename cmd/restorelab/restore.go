@@ -18,7 +18,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	taskName := fs.String("task", "", "task the measurement was degraded with: "+taskList())
 	in := fs.String("in", "", "measurement: .png/.jpg (8-bit: its rounding noise is added to sigma_y; 16-bit PNG: its own) or .npy (exact)")
 	out := fs.String("out", "", "restored image: .png (clipped to [0,1], 8-bit) or .npy (float32)")
-	methodName := fs.String("method", "ddrm", "restoration method: "+strings.Join(method.Names(), ", ")+" (see 'restorelab methods')")
+	methodName := fs.String("method", method.DDRM.Name, "restoration method: "+strings.Join(method.Names(), ", ")+" (see 'restorelab methods')")
 	settings := addSettingFlags(fs)
 	sigma := sigmaFlag(fs)
 	seed := fs.Uint64("seed", 0, "seed of the sampler's noise: the same seed gives the same output")
