@@ -249,14 +249,16 @@ func (r taskRun) restore(ctx context.Context, m Entry, p method.Problem, res *Re
 	}
 	var steps []*restore.StepInfo
 	var hooks []restore.Hook
+	run := restore.RunTransient
 	if r.recordSteps && sampler.Len() > 0 {
 		hooks = append(hooks, func(info *restore.StepInfo) error {
 			steps = append(steps, info)
 			return nil
 		})
+		run = restore.Run
 	}
 	start := time.Now()
-	out, err := restore.Run(ctx, sampler, hooks...)
+	out, err := run(ctx, sampler, hooks...)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"path/filepath"
 	"testing"
@@ -122,7 +123,7 @@ func BenchmarkRestoreBundled256(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					if _, err := restore.Run(context.Background(), s); err != nil {
+					if _, err := restore.RunTransient(context.Background(), s); err != nil {
 						b.Fatal(err)
 					}
 					steps += s.Len()

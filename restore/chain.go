@@ -6,7 +6,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // TimeSteps names a sampler's sequence of time steps. Each sampler chooses
@@ -103,6 +105,12 @@ type chain struct {
 	x      *Tensor // current sample x_t
 	index  int
 	lastX0 *Tensor
+	// spare are tensors of the sample's shape free for reuse, spareCases
+	// and spareWeights spectral views' slices: the buffers of steps
+	// RunTransient is done with.
+	spare        []*Tensor
+	spareCases   [][]ComponentCase
+	spareWeights [][]float32
 }
 
 // newChain checks the prior against samples of shape s (a batch of n) and
@@ -117,6 +125,49 @@ func newChain(what string, den Denoiser, kind TimeSteps, steps, n int, s Shape, 
 		return nil, err
 	}
 	return newChainOf(what, den, seq, kind.final(), n, s, seed), nil
+}
+
+// newTensor returns a tensor of the sample's shape, reused from a step
+// RunTransient is done with when there is one; its values are arbitrary.
+func (c *chain) newTensor() *Tensor {
+	if n := len(c.spare); n > 0 {
+		t := c.spare[n-1]
+		c.spare = c.spare[:n-1]
+		return t
+	}
+	return NewTensor(c.x.N, c.x.Shape)
+}
+
+// recycle takes back the tensors of a step that nothing refers to any more:
+// its input and estimate, and the spectral view's, once the chain has moved
+// past them.
+func (c *chain) recycle(info *StepInfo) {
+	ts := []*Tensor{info.Xt, info.X0Hat}
+	if info.Spectral != nil {
+		ts = append(ts, info.Spectral.X0HatBar)
+	}
+	for _, t := range ts {
+		if t != nil && t != c.x && t != c.lastX0 && t.N == c.x.N && t.Shape == c.x.Shape && !slices.Contains(c.spare, t) {
+			c.spare = append(c.spare, t)
+		}
+	}
+	if sv := info.Spectral; sv != nil && len(sv.Cases) == c.x.Shape.Len() {
+		c.spareCases = append(c.spareCases, sv.Cases)
+		c.spareWeights = append(c.spareWeights, sv.Weights)
+	}
+}
+
+// newView returns case and weight slices of one image's length for a
+// spectral view, reused from a step RunTransient is done with when there is
+// one.
+func (c *chain) newView() ([]ComponentCase, []float32) {
+	if n := len(c.spareCases); n > 0 {
+		cs, w := c.spareCases[n-1], c.spareWeights[n-1]
+		c.spareCases, c.spareWeights = c.spareCases[:n-1], c.spareWeights[:n-1]
+		return cs, w
+	}
+	n := c.x.Shape.Len()
+	return make([]ComponentCase, n), make([]float32, n)
 }
 
 // newChainOf is a chain visiting the time steps seq, then final, for a
@@ -224,13 +275,21 @@ func (c *chain) predict(ctx context.Context) (info *StepInfo, eps, x0 *Tensor, e
 	if eps.N != c.x.N || eps.Shape != c.x.Shape {
 		return nil, nil, nil, fmt.Errorf("model %q returned shape %dx%v for input %dx%v", name, eps.N, eps.Shape, c.x.N, c.x.Shape)
 	}
-	if err := checkFinite(eps.Data, fmt.Sprintf("the output of model %q at step t=%d", name, info.T)); err != nil {
-		return nil, nil, nil, fmt.Errorf("%w; the model file may be corrupt or incompatible", err)
-	}
-	x0 = NewTensor(c.x.N, c.x.Shape)
+	x0 = c.newTensor()
 	sqrtAB, sqrt1mAB := math.Sqrt(info.AlphaBar), math.Sqrt(1-info.AlphaBar)
-	for k, v := range c.x.Data {
-		x0.Data[k] = float32((float64(v) - sqrt1mAB*float64(eps.Data[k])) / sqrtAB)
+	var bad atomic.Bool
+	// One pass computes x0_hat and checks eps, in parallel.
+	forChunks(len(x0.Data), func(_, lo, hi int) {
+		for k := lo; k < hi; k++ {
+			e := float64(eps.Data[k])
+			if math.IsNaN(e) || math.IsInf(e, 0) {
+				bad.Store(true)
+			}
+			x0.Data[k] = float32((float64(c.x.Data[k]) - sqrt1mAB*e) / sqrtAB)
+		}
+	})
+	if bad.Load() {
+		return nil, nil, nil, fmt.Errorf("the output of model %q at step t=%d contains NaN or Inf values; the model file may be corrupt or incompatible", name, info.T)
 	}
 	return info, eps, x0, nil
 }
@@ -239,7 +298,7 @@ func (c *chain) predict(ctx context.Context) (info *StepInfo, eps, x0 *Tensor, e
 // (or latent) space, z drawn per image (imageNoise) for the step after info.
 func (c *chain) move(info *StepInfo, x0, eps *Tensor, c1, c2 float64) *Tensor {
 	sqrtABN := math.Sqrt(info.AlphaBarNext)
-	next := NewTensor(x0.N, x0.Shape)
+	next := c.newTensor()
 	for b := range next.N {
 		xn, x0b, eb := next.Item(b), x0.Item(b), eps.Item(b)
 		for k := range xn {
@@ -290,6 +349,7 @@ func (c *chain) SetState(index int, x *Tensor) error {
 		return err
 	}
 	c.x, c.index, c.lastX0 = x.Clone(), index, nil
+	c.spare, c.spareCases, c.spareWeights = nil, nil, nil
 	return nil
 }
 

@@ -245,7 +245,7 @@ func (d *DDNM) Step(ctx context.Context) (*StepInfo, error) {
 		for b := range x0.N {
 			d.op.Vt(x0Bar.Item(b), x0.Item(b))
 		}
-		info.Spectral = d.view(x0Bar, cases, w)
+		info.Spectral = d.view(x0Bar, cases, float32s(w))
 		d.finish(info, x0, next)
 		return info, nil
 	}
@@ -255,7 +255,7 @@ func (d *DDNM) Step(ctx context.Context) (*StepInfo, error) {
 	if !d.plus {
 		xc, x0Bar := d.dataStep(x0, w)
 		next := d.move(info, xc, eps, sigT*math.Sqrt(1-d.cfg.Eta*d.cfg.Eta), sigT*d.cfg.Eta)
-		info.Spectral = d.view(x0Bar, cases, w)
+		info.Spectral = d.view(x0Bar, cases, float32s(w))
 		d.finish(info, x0, next)
 		d.corrected, d.lastX0 = xc, xc
 		return info, nil
@@ -280,7 +280,7 @@ func (d *DDNM) Step(ctx context.Context) (*StepInfo, error) {
 		}
 		d.op.V(next.Item(b), nb)
 	}
-	info.Spectral = d.view(x0Bar, cases, w)
+	info.Spectral = d.view(x0Bar, cases, float32s(w))
 	d.xtBar = nextBar
 	d.finish(info, x0, next)
 	d.correctedBar, d.corrected, d.lastX0 = cBar, nil, nil

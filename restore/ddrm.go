@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 )
 
 // DDRMConfig holds the parameters of a DDRM run.
@@ -112,22 +113,18 @@ func (d *DDRM) Step(ctx context.Context) (*StepInfo, error) {
 		return nil, err
 	}
 	sig, sigN := info.Sigma, info.SigmaNext
-	cases := d.cases(sigN)
-	x0Bar := NewTensor(d.x.N, d.x.Shape)
-	next := NewTensor(d.x.N, d.x.Shape)
-	nextBar := NewTensor(d.x.N, d.x.Shape)
+	cases, w := d.newView()
+	x0Bar, next, nextBar := d.newTensor(), d.newTensor(), d.newTensor()
 	for b := range d.x.N {
 		d.op.Vt(x0Bar.Item(b), x0.Item(b))
-		d.update(nextBar.Item(b), x0Bar.Item(b), d.xBar.Item(b), d.yBar.Item(b), cases, sig, sigN, info.Index+1, b)
+		d.update(nextBar.Item(b), x0Bar.Item(b), d.xBar.Item(b), d.yBar.Item(b), cases, w, sig, sigN, info.Index+1, b)
 		xn := next.Item(b)
 		d.op.V(xn, nextBar.Item(b))
 		scale(xn, math.Sqrt(info.AlphaBarNext))
 	}
-	w := make([]float64, len(cases))
-	for k, c := range cases {
-		w[k] = ddrmWeight(c, float64(d.s[k]), sigN, d.sigmaY, d.cfg.Eta, d.cfg.EtaB)
-	}
 	info.Spectral = d.view(x0Bar, cases, w)
+	// The old spectral state is nobody's but this run's.
+	d.spare = append(d.spare, d.xBar)
 	d.xBar = nextBar
 	d.finish(info, x0, next)
 	return info, nil
@@ -135,22 +132,39 @@ func (d *DDRM) Step(ctx context.Context) (*StepInfo, error) {
 
 // update computes the next variance-exploding spectral state of one image
 // from x0_bar = V^T x0_hat, following DDRM's three cases.
-func (d *DDRM) update(dst, x0Bar, xBar, yBar []float32, cases []ComponentCase, sig, sigN float64, step, item int) {
-	if sigN == 0 {
-		// Last step: the sample is the final estimate itself.
-		copy(dst, x0Bar)
-		return
-	}
+func (d *DDRM) update(dst, x0Bar, xBar, yBar []float32, cases []ComponentCase, weights []float32, sig, sigN float64, step, item int) {
 	eta, etaB, sy := d.cfg.Eta, d.cfg.EtaB, d.sigmaY
 	direct := math.Sqrt(1 - eta*eta)
-	forChunks(len(cases), func(chunk, lo, hi int) {
-		rng := d.noise(step, item, chunk)
+	// The first image also writes the step's cases and weights, which every
+	// image shares.
+	view := item == 0
+	forChunks(len(dst), func(chunk, lo, hi int) {
+		if sigN == 0 {
+			// Last step: the sample is the final estimate itself.
+			copy(dst[lo:hi], x0Bar[lo:hi])
+		}
+		var rng *rand.Rand
+		if sigN > 0 {
+			rng = d.noise(step, item, chunk)
+		}
 		for k := lo; k < hi; k++ {
-			c := cases[k]
+			s := float64(d.s[k])
+			c := LessNoisy
+			switch {
+			case !d.observed(k):
+				c = Missing
+			case s*sigN > sy:
+				c = NoisierThanY
+			}
+			w := ddrmWeight(c, s, sigN, sy, eta, etaB)
+			if view {
+				cases[k], weights[k] = c, float32(w)
+			}
+			if rng == nil {
+				continue
+			}
 			z := rng.NormFloat64()
 			x0, y := float64(x0Bar[k]), float64(yBar[k])
-			s := float64(d.s[k])
-			w := ddrmWeight(c, s, sigN, sy, eta, etaB)
 			var v float64
 			switch c {
 			case NoisierThanY:

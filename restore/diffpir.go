@@ -146,7 +146,7 @@ func (d *DiffPIR) Step(ctx context.Context) (*StepInfo, error) {
 	}
 	sig := math.Sqrt(1 - info.AlphaBarNext)
 	next := d.move(info, xc, epsHat, sig*math.Sqrt(1-d.cfg.Zeta), sig*math.Sqrt(d.cfg.Zeta))
-	info.Spectral = d.view(x0Bar, cases, w)
+	info.Spectral = d.view(x0Bar, cases, float32s(w))
 	d.finish(info, x0, next)
 	d.lastX0 = xc
 	return info, nil

@@ -131,7 +131,8 @@ func formatG(v float64) string {
 // the faster product the operators use rounds differently, and
 // TestGoldenSamplersFastGemm bounds how far that moves the outputs.
 func TestGoldenSamplers(t *testing.T) {
-	defer func(g func(bool, bool, int, int, int, []float32, int, []float32, int, float32, []float32, int)) { gemm = g }(gemm)
+	fast := gemm
+	defer func() { gemm = fast }()
 	gemm = gonumGemm
 	got := map[string]string{}
 	for name, newRun := range goldenRuns(t) {

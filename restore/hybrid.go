@@ -114,7 +114,7 @@ func (h *DDRMLDM) Step(ctx context.Context) (*StepInfo, error) {
 	h.advance(info, zc, eps)
 	info.X0Hat = z0
 	info.PixelX0Hat = func() (*Tensor, error) { return x0, nil }
-	info.Spectral = h.view(x0Bar, cases, w)
+	info.Spectral = h.view(x0Bar, cases, float32s(w))
 	h.corrected = xc
 	if h.Done() {
 		if h.final, err = h.output(ctx); err != nil {

@@ -146,6 +146,37 @@ func Run(ctx context.Context, s Sampler, hooks ...Hook) (*Tensor, error) {
 	return s.Result()
 }
 
+// RunTransient is Run for hooks that use each step only during their call,
+// such as a progress bar: the sampler may then reuse a step's tensors for
+// later steps, so that a long run allocates little. A hook must not keep the
+// StepInfo or anything it refers to; Run is for hooks that do.
+func RunTransient(ctx context.Context, s Sampler, hooks ...Hook) (*Tensor, error) {
+	r, _ := s.(interface{ recycle(*StepInfo) })
+	var prev *StepInfo
+	for !s.Done() {
+		info, err := s.Step(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if r != nil && prev != nil {
+			r.recycle(prev)
+		}
+		prev = info
+		stop := false
+		for _, h := range hooks {
+			if err := h(info); errors.Is(err, ErrStop) {
+				stop = true
+			} else if err != nil {
+				return nil, err
+			}
+		}
+		if stop {
+			break
+		}
+	}
+	return s.Result()
+}
+
 // unitImage maps a [-1, 1] sample to a [0, 1] image clamped to that range.
 func unitImage(x *Tensor) *Tensor {
 	return x.Clone().ToUnit().Clamp(0, 1)

@@ -113,10 +113,15 @@ func (m *measured) dataStep(x *Tensor, w []float64) (xc, xBar *Tensor) {
 }
 
 // view is the spectral view of a step whose data step used weights w.
-func (m *measured) view(x0Bar *Tensor, cases []ComponentCase, w []float64) *SpectralView {
-	wf := make([]float32, len(w))
+func (m *measured) view(x0Bar *Tensor, cases []ComponentCase, w []float32) *SpectralView {
+	return &SpectralView{X0HatBar: x0Bar, YBar: m.yBar, Singulars: m.s, Cases: cases, Weights: w, SigmaY: m.sigmaY}
+}
+
+// float32s converts data-step weights for a spectral view.
+func float32s(w []float64) []float32 {
+	out := make([]float32, len(w))
 	for k, v := range w {
-		wf[k] = float32(v)
+		out[k] = float32(v)
 	}
-	return &SpectralView{X0HatBar: x0Bar, YBar: m.yBar, Singulars: m.s, Cases: cases, Weights: wf, SigmaY: m.sigmaY}
+	return out
 }

@@ -112,11 +112,13 @@ func runSampler(ctx context.Context, name string, s restore.Sampler, tracePath s
 		return nil
 	}}
 	var tr *restore.Trace
+	run := restore.RunTransient // the progress bar keeps nothing of a step
 	if tracePath != "" {
 		tr = restore.NewTrace()
 		hooks = append(hooks, tr.Hook)
+		run = restore.Run
 	}
-	result, err := restore.Run(ctx, s, hooks...)
+	result, err := run(ctx, s, hooks...)
 	bar.Finish()
 	if err != nil {
 		return nil, err
