@@ -9,7 +9,7 @@ NB_OUT := out/notebooks-test
 .PHONY: build demo test onnxruntime python-deps fmt-check vet bench-go notebook-deps notebook-kernel notebooks notebooks-test
 
 build:
-	$(GO) build -o $(BIN) ./cmd/restorelab
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/restorelab
 
 # ONNX Runtime's shared library, extracted from the onnxruntime-node npm package.
 $(ORT_LIB):

@@ -42,14 +42,18 @@ var runtimeState struct {
 // names the file to load; when it is empty, InitRuntime looks in order at:
 //
 //  1. $RESTORELAB_ORT_LIB;
-//  2. the cache, onnxruntime/1.24.1/libonnxruntime.so.1 under
-//     $RESTORELAB_CACHE if set, else under the .cache folder of the source
-//     tree around the working directory (the folder holding go.mod, where
-//     'make onnxruntime' puts it) and then under os.UserCacheDir()/restorelab;
-//  3. libonnxruntime.so.1 and libonnxruntime.so on the system's library path.
+//  2. the user cache, onnxruntime/1.24.1/libonnxruntime.so.1 under
+//     $RESTORELAB_CACHE if set, else under os.UserCacheDir()/restorelab
+//     ($XDG_CACHE_HOME/restorelab or ~/.cache/restorelab), which 'restorelab
+//     setup' and 'make onnxruntime' fill;
+//  3. libonnxruntime.so.1 next to the running binary;
+//  4. the cache of the restorelab checkout (the folder holding go.mod and
+//     .cache/onnxruntime) around the working directory or the binary, where
+//     'make onnxruntime' puts it;
+//  5. libonnxruntime.so.1 and libonnxruntime.so on the system's library path.
 //
-// After a failure InitRuntime may be called again. The environment lives
-// until the process exits.
+// After a failure InitRuntime may be called again; its error lists every
+// place it looked. The environment lives until the process exits.
 func InitRuntime(library string) error {
 	runtimeState.mu.Lock()
 	defer runtimeState.mu.Unlock()
@@ -59,7 +63,7 @@ func InitRuntime(library string) error {
 		}
 		return nil
 	}
-	found, err := findLibrary(library, os.Getenv, os.Getwd, os.UserCacheDir)
+	found, err := hostFinder().find(library)
 	if err != nil {
 		return err
 	}
@@ -76,16 +80,12 @@ func InitRuntime(library string) error {
 			return nil
 		}
 		if !c.system {
-			return fmt.Errorf("cannot load ONNX Runtime from %s (%s): %w; restorelab needs ONNX Runtime %s or later, which 'make onnxruntime' provides", c.path, c.origin, err, ORTVersion)
+			return fmt.Errorf("cannot load ONNX Runtime from %s (%s): %w; restorelab needs ONNX Runtime %s or later, which 'restorelab setup' installs", c.path, c.origin, err, ORTVersion)
 		}
 		systemErr = err
 	}
-	looked := "no cache folder"
-	if len(found.looked) > 0 {
-		looked = strings.Join(found.looked, ", ")
-	}
-	return fmt.Errorf("ONNX Runtime library not found: set %s=/path/to/libonnxruntime.so.1 or run 'make onnxruntime' (looked in %s and the system library path, where the loader said: %v)",
-		EnvORTLib, looked, systemErr)
+	return fmt.Errorf("ONNX Runtime library not found: looked in %s and on the system library path (the loader said: %v); run 'restorelab setup' (or 'make onnxruntime' in a checkout), or set %s=/path/to/libonnxruntime.so.1",
+		strings.Join(found.looked, ", "), systemErr, EnvORTLib)
 }
 
 // RuntimeInfo reports the loaded ONNX Runtime library and its version, or
@@ -113,43 +113,77 @@ type librarySearch struct {
 	looked []string
 }
 
-// findLibrary lists where to load the runtime library from. A library named
-// explicitly or by $RESTORELAB_ORT_LIB must exist: falling back silently to
-// another copy would hide a typo. The functions are parameters so that tests
-// need not touch the process environment.
-func findLibrary(explicit string, getenv func(string) string, getwd func() (string, error), userCacheDir func() (string, error)) (librarySearch, error) {
+// finder looks for the runtime library; its functions are the process's
+// environment, parameters so that tests need not touch it.
+type finder struct {
+	getenv       func(string) string
+	getwd        func() (string, error)
+	userCacheDir func() (string, error)
+	executable   func() (string, error)
+}
+
+func hostFinder() finder { return finder{os.Getenv, os.Getwd, os.UserCacheDir, os.Executable} }
+
+// UserCacheLibrary is where 'restorelab setup' installs the runtime
+// library: the user cache of InitRuntime's lookup.
+func UserCacheLibrary() (string, error) { return hostFinder().userLibrary() }
+
+func (f finder) userLibrary() (string, error) {
+	if c := f.getenv(EnvCache); c != "" {
+		return filepath.Join(c, cacheLibPath()), nil
+	}
+	d, err := f.userCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no user cache folder (%v); set %s", err, EnvCache)
+	}
+	return filepath.Join(d, "restorelab", cacheLibPath()), nil
+}
+
+// find lists where to load the runtime library from, in InitRuntime's
+// order. A library named explicitly or by $RESTORELAB_ORT_LIB must exist:
+// falling back silently to another copy would hide a typo.
+func (f finder) find(explicit string) (librarySearch, error) {
 	if explicit != "" {
 		if err := regularFile(explicit); err != nil {
 			return librarySearch{}, fmt.Errorf("ONNX Runtime library %s: %w", explicit, err)
 		}
 		return librarySearch{tries: []candidate{{path: explicit, origin: "given explicitly"}}}, nil
 	}
-	if p := getenv(EnvORTLib); p != "" {
+	if p := f.getenv(EnvORTLib); p != "" {
 		if err := regularFile(p); err != nil {
-			return librarySearch{}, fmt.Errorf("%s=%s: %w; point it at libonnxruntime.so.1, or unset it and run 'make onnxruntime'", EnvORTLib, p, err)
+			return librarySearch{}, fmt.Errorf("%s=%s: %w; point it at libonnxruntime.so.1, or unset it and run 'restorelab setup'", EnvORTLib, p, err)
 		}
 		return librarySearch{tries: []candidate{{path: p, origin: "from " + EnvORTLib}}}, nil
 	}
-	var roots []candidate
-	if c := getenv(EnvCache); c != "" {
-		roots = append(roots, candidate{path: c, origin: "the cache in " + EnvCache})
-	} else {
-		if wd, err := getwd(); err == nil {
-			if root := sourceRoot(wd); root != "" {
-				roots = append(roots, candidate{path: filepath.Join(root, ".cache"), origin: "the source tree's cache"})
-			}
+	var places []candidate
+	if p, err := f.userLibrary(); err == nil {
+		places = append(places, candidate{path: p, origin: "the user cache"})
+	}
+	var exeDir string
+	if exe, err := f.executable(); err == nil {
+		if real, err := filepath.EvalSymlinks(exe); err == nil {
+			exe = real
 		}
-		if d, err := userCacheDir(); err == nil {
-			roots = append(roots, candidate{path: filepath.Join(d, "restorelab"), origin: "the user cache"})
+		exeDir = filepath.Dir(exe)
+		places = append(places, candidate{path: filepath.Join(exeDir, systemLibNames()[0]), origin: "next to the binary"})
+	}
+	seen := map[string]bool{}
+	for _, start := range []func() (string, error){f.getwd, func() (string, error) { return exeDir, nil }} {
+		d, err := start()
+		if err != nil || d == "" {
+			continue
+		}
+		if root := sourceRoot(d); root != "" && !seen[root] {
+			seen[root] = true
+			places = append(places, candidate{path: filepath.Join(root, ".cache", cacheLibPath()), origin: "the checkout " + root})
 		}
 	}
 	var s librarySearch
-	for _, r := range roots {
-		p := filepath.Join(r.path, cacheLibPath())
-		if regularFile(p) == nil {
-			s.tries = append(s.tries, candidate{path: p, origin: r.origin})
+	for _, c := range places {
+		if regularFile(c.path) == nil {
+			s.tries = append(s.tries, c)
 		} else {
-			s.looked = append(s.looked, p)
+			s.looked = append(s.looked, c.path)
 		}
 	}
 	for _, name := range systemLibNames() {
@@ -158,9 +192,25 @@ func findLibrary(explicit string, getenv func(string) string, getwd func() (stri
 	return s, nil
 }
 
+// FindLibrary returns the runtime library InitRuntime would load first,
+// other than one on the system library path, and where it came from; ""
+// when there is none.
+func FindLibrary() (path, origin string) {
+	s, err := hostFinder().find("")
+	if err != nil {
+		return "", ""
+	}
+	for _, c := range s.tries {
+		if !c.system {
+			return c.path, c.origin
+		}
+	}
+	return "", ""
+}
+
 // sourceRoot walks up from dir to the folder with go.mod whose .cache holds
-// the runtime library, so that tests and 'go run' in any package of the
-// source tree find what 'make onnxruntime' fetched.
+// the runtime library, so that tests, 'go run' in any package of the source
+// tree and bin/restorelab find what 'make onnxruntime' fetched.
 func sourceRoot(dir string) string {
 	for {
 		if regularFile(filepath.Join(dir, "go.mod")) == nil &&

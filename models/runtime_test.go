@@ -47,66 +47,76 @@ func TestFindLibrary(t *testing.T) {
 	touch(t, userLib)
 	custom := filepath.Join(tmp, "custom", "lib.so")
 	touch(t, custom)
-	wdIn := func(d string) func() (string, error) { return func() (string, error) { return d, nil } }
-	ucd := func() (string, error) { return userCache, nil }
+	bin := filepath.Join(tmp, "tools")
+	touch(t, filepath.Join(bin, "restorelab"))
+	besideBin := filepath.Join(bin, systemLibNames()[0])
+	in := func(d string) func() (string, error) { return func() (string, error) { return d, nil } }
+	f := func(env fakeEnv, wd, exe string) finder {
+		return finder{env.get, in(wd), in(userCache), in(exe)}
+	}
 	system := systemLibNames()
 
 	t.Run("explicit", func(t *testing.T) {
-		s, err := findLibrary(custom, fakeEnv{EnvORTLib: "/elsewhere"}.get, wdIn(sub), ucd)
+		s, err := f(fakeEnv{EnvORTLib: "/elsewhere"}, sub, "").find(custom)
 		if err != nil || len(s.tries) != 1 || s.tries[0].path != custom {
 			t.Fatalf("got %v, %v; want only %s", paths(s), err, custom)
 		}
 	})
 	t.Run("explicit missing", func(t *testing.T) {
-		_, err := findLibrary(filepath.Join(tmp, "nope.so"), fakeEnv{}.get, wdIn(sub), ucd)
+		_, err := f(fakeEnv{}, sub, "").find(filepath.Join(tmp, "nope.so"))
 		if err == nil || !strings.Contains(err.Error(), "nope.so") {
 			t.Fatalf("got %v", err)
 		}
 	})
 	t.Run("env", func(t *testing.T) {
-		s, err := findLibrary("", fakeEnv{EnvORTLib: custom}.get, wdIn(sub), ucd)
+		s, err := f(fakeEnv{EnvORTLib: custom}, sub, "").find("")
 		if err != nil || len(s.tries) != 1 || s.tries[0].path != custom {
 			t.Fatalf("got %v, %v; want only %s", paths(s), err, custom)
 		}
 	})
 	t.Run("env missing", func(t *testing.T) {
-		_, err := findLibrary("", fakeEnv{EnvORTLib: filepath.Join(tmp, "nope.so")}.get, wdIn(sub), ucd)
-		if err == nil || !strings.Contains(err.Error(), EnvORTLib) || !strings.Contains(err.Error(), "make onnxruntime") {
-			t.Fatalf("got %v; want an error naming %s and make onnxruntime", err, EnvORTLib)
+		_, err := f(fakeEnv{EnvORTLib: filepath.Join(tmp, "nope.so")}, sub, "").find("")
+		if err == nil || !strings.Contains(err.Error(), EnvORTLib) || !strings.Contains(err.Error(), "restorelab setup") {
+			t.Fatalf("got %v; want an error naming %s and restorelab setup", err, EnvORTLib)
 		}
 	})
-	t.Run("source tree, then user cache, then system", func(t *testing.T) {
-		s, err := findLibrary("", fakeEnv{}.get, wdIn(sub), ucd)
-		want := append([]string{repoLib, userLib}, system...)
+	t.Run("user cache, then the checkout, then system", func(t *testing.T) {
+		s, err := f(fakeEnv{}, sub, filepath.Join(bin, "restorelab")).find("")
+		want := append([]string{userLib, repoLib}, system...)
 		if err != nil || strings.Join(paths(s), "|") != strings.Join(want, "|") {
 			t.Fatalf("got %v, %v; want %v", paths(s), err, want)
 		}
+		if !strings.Contains(strings.Join(s.looked, " "), besideBin) {
+			t.Errorf("looked in %v; want next to the binary too", s.looked)
+		}
 	})
-	t.Run("outside the source tree", func(t *testing.T) {
-		s, err := findLibrary("", fakeEnv{}.get, wdIn(tmp), ucd)
-		want := append([]string{userLib}, system...)
-		if err != nil || strings.Join(paths(s), "|") != strings.Join(want, "|") {
-			t.Fatalf("got %v, %v; want %v", paths(s), err, want)
+	t.Run("next to the binary", func(t *testing.T) {
+		touch(t, besideBin)
+		defer os.Remove(besideBin)
+		s, err := f(fakeEnv{EnvCache: filepath.Join(tmp, "empty")}, tmp, filepath.Join(bin, "restorelab")).find("")
+		if err != nil || len(s.tries) == 0 || s.tries[0].path != besideBin {
+			t.Fatalf("got %v, %v; want %s first", paths(s), err, besideBin)
+		}
+	})
+	t.Run("the checkout around the binary, from anywhere", func(t *testing.T) {
+		s, err := f(fakeEnv{EnvCache: filepath.Join(tmp, "empty")}, tmp, filepath.Join(repo, "bin", "restorelab")).find("")
+		if err != nil || len(s.tries) == 0 || s.tries[0].path != repoLib {
+			t.Fatalf("got %v, %v; want %s first", paths(s), err, repoLib)
 		}
 	})
 	t.Run("cache override", func(t *testing.T) {
 		override := filepath.Join(tmp, "override")
-		s, err := findLibrary("", fakeEnv{EnvCache: override}.get, wdIn(sub), ucd)
+		s, err := f(fakeEnv{EnvCache: override}, tmp, "").find("")
 		if err != nil || strings.Join(paths(s), "|") != strings.Join(system, "|") {
 			t.Fatalf("got %v, %v; want only the system names", paths(s), err)
 		}
-		if len(s.looked) != 1 || s.looked[0] != filepath.Join(override, cacheLibPath()) {
-			t.Errorf("looked in %v; want the override's library path", s.looked)
-		}
-		touch(t, filepath.Join(override, cacheLibPath()))
-		s, _ = findLibrary("", fakeEnv{EnvCache: override}.get, wdIn(sub), ucd)
-		if s.tries[0].path != filepath.Join(override, cacheLibPath()) {
-			t.Errorf("got %v; want the override first", paths(s))
+		if len(s.looked) == 0 || s.looked[0] != filepath.Join(override, cacheLibPath()) {
+			t.Errorf("looked in %v; want the override's library path first", s.looked)
 		}
 	})
-	t.Run("no working or cache dir", func(t *testing.T) {
+	t.Run("no working, cache or binary folder", func(t *testing.T) {
 		fail := func() (string, error) { return "", errors.New("none") }
-		s, err := findLibrary("", fakeEnv{}.get, fail, fail)
+		s, err := finder{fakeEnv{}.get, fail, fail, fail}.find("")
 		if err != nil || strings.Join(paths(s), "|") != strings.Join(system, "|") {
 			t.Fatalf("got %v, %v; want only the system names", paths(s), err)
 		}
@@ -137,6 +147,8 @@ func TestInitRuntimeNotFound(t *testing.T) {
 		return
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestInitRuntimeNotFound$")
+	// Outside the checkout, with an empty user cache.
+	cmd.Dir = t.TempDir()
 	cmd.Env = append(os.Environ(), "RESTORELAB_TEST_INIT_CHILD=1", EnvORTLib+"=", EnvCache+"="+t.TempDir())
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -146,7 +158,7 @@ func TestInitRuntimeNotFound(t *testing.T) {
 	if strings.Contains(s, "LOADED") {
 		t.Skip("ONNX Runtime is installed on the system library path")
 	}
-	for _, want := range []string{"ONNX Runtime library not found", EnvORTLib + "=/path/to/libonnxruntime.so.1", "make onnxruntime"} {
+	for _, want := range []string{"ONNX Runtime library not found", EnvORTLib + "=/path/to/libonnxruntime.so.1", "restorelab setup", "looked in"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("error %q does not contain %q", s, want)
 		}

@@ -196,19 +196,13 @@ func SaveImage(path string, t *Tensor, keep []bool) error {
 // file is removed. The folder must exist; it is not created, so that a
 // mistyped output path is reported rather than silently made.
 func WriteFileAtomic(path string, write func(io.Writer) error) error {
-	dir := filepath.Dir(path)
-	if st, err := os.Stat(dir); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("cannot write %s: output folder %s does not exist; create it first", path, dir)
-		}
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	} else if !st.IsDir() {
-		return fmt.Errorf("cannot write %s: %s is not a folder", path, dir)
+	if err := CheckOutput(path); err != nil {
+		return err
 	}
 	// A hidden name ending in .tmp keeps globs for the real outputs off it.
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
+		return fmt.Errorf("cannot write %s: %w", path, ioCause(err))
 	}
 	tmp := f.Name()
 	committed := false
@@ -218,28 +212,70 @@ func WriteFileAtomic(path string, write func(io.Writer) error) error {
 			os.Remove(tmp)
 		}
 	}()
+	fail := func(err error) error { return fmt.Errorf("writing %s: %w", path, ioCause(err)) }
 	bw := bufio.NewWriterSize(f, 1<<16)
 	if err := write(bw); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return fail(err)
 	}
 	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return fail(err)
 	}
 	// CreateTemp makes the file private (0600); outputs get the usual mode.
 	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return fail(err)
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return fail(err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return fail(err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return fail(err)
 	}
 	committed = true
 	return nil
+}
+
+// CheckOutput reports, before any work is done, why a file could not be
+// written at path: its folder is missing, is not a folder or does not take
+// new files (a read-only mount, a system folder), or path itself is a
+// folder. It creates and removes a hidden file in the folder to find out.
+func CheckOutput(path string) error {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("cannot write %s: the folder %s does not exist; create it first (mkdir -p %s)", path, dir, dir)
+	case err != nil:
+		return fmt.Errorf("cannot write %s: %w", path, ioCause(err))
+	case !st.IsDir():
+		return fmt.Errorf("cannot write %s: %s is a file, not a folder", path, dir)
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("cannot write %s: it is a folder; give a file name inside it, such as %s", path, filepath.Join(path, "out.png"))
+	}
+	f, err := os.CreateTemp(dir, ".restorelab-check-*")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: the folder %s does not take new files (%v)", path, dir, ioCause(err))
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+// ioCause strips the file name from an error about a temporary file, so
+// that messages name the user's path only.
+func ioCause(err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		return pe.Err
+	case errors.As(err, &le):
+		return le.Err
+	}
+	return err
 }
 
 // ioKind is what kind of file an image came from.

@@ -449,7 +449,7 @@ func TestSaveImageErrors(t *testing.T) {
 		keep []bool
 		want string
 	}{
-		{missing, one, nil, "output folder " + filepath.Dir(missing) + " does not exist; create it first"},
+		{missing, one, nil, "the folder " + filepath.Dir(missing) + " does not exist; create it first"},
 		{filepath.Join(dir, "batch.png"), ioTestTensor(2, Shape{C: 3, H: 4, W: 4}, 1), nil, "use .npy"},
 		{filepath.Join(dir, "mask.png"), one, make([]bool, 3), "one entry per pixel"},
 		{filepath.Join(dir, "out.jpg"), one, nil, "unsupported file type"},
@@ -554,5 +554,44 @@ func TestMeasurementQuantisation(t *testing.T) {
 	}
 	if got := MeasurementSigma(0.05, QuantisationSigma); math.Abs(got-math.Hypot(0.05, 1/(255*math.Sqrt(12)))) > 1e-15 {
 		t.Errorf("MeasurementSigma = %g, want the quadrature sum", got)
+	}
+}
+
+// TestCheckOutputNamesTheUsersPath: an unwritable output is refused before
+// any work, naming the path given and never a temporary file.
+func TestCheckOutputNamesTheUsersPath(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "afile")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	readOnly := filepath.Join(dir, "ro")
+	if err := os.Mkdir(readOnly, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ path, want string }{
+		{filepath.Join(file, "x.png"), "is a file, not a folder"},
+		{dir, "it is a folder"},
+		{filepath.Join(dir, "none", "x.png"), "does not exist"},
+	}
+	if os.Geteuid() != 0 {
+		// root writes into read-only folders.
+		cases = append(cases, struct{ path, want string }{filepath.Join(readOnly, "x.png"), "does not take new files"})
+	}
+	if st, err := os.Stat("/proc/self"); err == nil && st.IsDir() {
+		// Nobody creates files in procfs.
+		cases = append(cases, struct{ path, want string }{"/proc/x.png", "does not take new files"})
+	}
+	for _, tc := range cases {
+		err := CheckOutput(tc.path)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.path) || strings.Contains(err.Error(), ".tmp") {
+			t.Errorf("%s: %v; want an error naming it and %q", tc.path, err, tc.want)
+		}
+	}
+	if err := CheckOutput(filepath.Join(dir, "fine.png")); err != nil {
+		t.Errorf("a writable path: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("the check left files behind: %v", entries)
 	}
 }

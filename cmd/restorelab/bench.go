@@ -36,9 +36,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	shard := fs.String("shard", "", "I/N: evaluate only every N-th image from the I-th (0-based), for job arrays; then 'bench merge'")
 	inception := fs.String("inception", "", inceptionHelp)
 	settings := addSettingFlags(fs)
+	applyRuntime := runtimeFlags(fs)
 	seed := fs.Uint64("seed", 0, "seed of the degradation noise and of the samplers")
 	stepGrids := fs.Int("step-grids", 1, "save the intermediate estimates of this many images per task and sampler")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := applyRuntime(); err != nil {
 		return err
 	}
 	if err := require(fs, "data", "out"); err != nil {

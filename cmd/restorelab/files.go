@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -10,7 +9,8 @@ import (
 )
 
 // checkOutputPath fails early, before any long computation, when path
-// cannot be written: an unknown extension or a missing folder.
+// cannot be written: an unknown extension, a missing or read-only folder, a
+// folder in its place (see restore.CheckOutput).
 func checkOutputPath(path string, exts ...string) error {
 	if len(exts) == 0 {
 		exts = []string{".png", ".npy"}
@@ -23,11 +23,7 @@ func checkOutputPath(path string, exts ...string) error {
 	if !ok {
 		return fmt.Errorf("output %s: unsupported extension %q; use %s", path, ext, strings.Join(exts, " or "))
 	}
-	dir := filepath.Dir(path)
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return fmt.Errorf("output folder %s does not exist; create it first (mkdir -p %s)", dir, dir)
-	}
-	return nil
+	return restore.CheckOutput(path)
 }
 
 func taskList() string { return strings.Join(restore.TaskNames(), ", ") }

@@ -17,7 +17,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"syscall"
+
+	"github.com/restorelab/restorelab/models"
 )
 
 type command struct {
@@ -37,6 +41,7 @@ func commands() []command {
 		{"models", "list the priors, or inspect a model file against its role's contract", runModels},
 		{"repl", "step through a restoration interactively", runRepl},
 		{"kernel", "install the GoNB Jupyter kernel for the notebooks", runKernel},
+		{"setup", "install ONNX Runtime in the user cache, so that restorelab runs from any folder", runSetup},
 	}
 }
 
@@ -54,6 +59,10 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		printUsage(stdout)
+		return 0
+	}
+	if args[0] == "--version" || args[0] == "version" {
+		printVersion(stdout)
 		return 0
 	}
 	for _, c := range commands() {
@@ -82,13 +91,39 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
+// printVersion prints the module version, the commit it was built from and
+// the ONNX Runtime it finds.
+func printVersion(w io.Writer) {
+	version, commit := "(devel)", "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		version = bi.Main.Version
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				commit = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					commit += " (with local changes)"
+				}
+			}
+		}
+	}
+	fmt.Fprintf(w, "restorelab %s, commit %s, %s\n", version, commit, runtime.Version())
+	if err := models.InitRuntime(""); err != nil {
+		fmt.Fprintf(w, "ONNX Runtime: not found (%v)\n", err)
+		return
+	}
+	path, v := models.RuntimeInfo()
+	fmt.Fprintf(w, "ONNX Runtime %s: %s\n", v, path)
+}
+
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "restorelab: image restoration with diffusion models (DDRM)")
 	fmt.Fprintln(w, "\nUsage: restorelab <command> [flags]\n\nCommands:")
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun 'restorelab <command> -h' for a command's flags.")
+	fmt.Fprintln(w, "\nRun 'restorelab <command> -h' for a command's flags, 'restorelab --version' for the versions.")
 }
 
 // flagSet is a command's flags, with its usage line and where errors go.

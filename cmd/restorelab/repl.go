@@ -18,7 +18,11 @@ func runRepl(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("repl", "repl [--script FILE] [--images auto|kitty|iterm|sixel|blocks|none]", stderr)
 	script := fs.String("script", "", "run the commands in FILE, one per line, instead of prompting; exit status 1 if any fails (standard input is read the same way when it is not a terminal)")
 	images := fs.String("images", "auto", "inline images: auto, kitty, iterm, sixel, blocks (24-bit colour half blocks) or none")
+	applyRuntime := runtimeFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := applyRuntime(); err != nil {
 		return err
 	}
 	interactive := *script == "" && isTerminal(os.Stdin) && isTerminal(os.Stdout)

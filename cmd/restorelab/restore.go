@@ -20,12 +20,16 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	out := fs.String("out", "", "restored image: .png (clipped to [0,1], 8-bit) or .npy (float32)")
 	methodName := fs.String("method", method.DDRM.Name, "restoration method: "+strings.Join(method.Names(), ", ")+" (see 'restorelab methods')")
 	settings := addSettingFlags(fs)
+	applyRuntime := runtimeFlags(fs)
 	sigma := sigmaFlag(fs)
 	seed := fs.Uint64("seed", 0, "seed of the sampler's noise: the same seed gives the same output")
 	trace := fs.String("trace", "", "write every step's x_t, x0_hat and x_next to this .npz (numpy.load reads it)")
 	mask := fs.String("mask", "", "inpaint: mask image (white = kept), if the measurement does not mark missing pixels")
 	ref := fs.String("ref", "", "clean image: print PSNR and SSIM of the result against it")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := applyRuntime(); err != nil {
 		return err
 	}
 	if err := require(fs, "task", "in", "out"); err != nil {
