@@ -15,7 +15,12 @@ build:
 $(ORT_LIB):
 	scripts/fetch-onnxruntime.sh $(dir $(ORT_LIB))
 
+# Also into the user cache, where the binary finds it from any folder.
 onnxruntime: $(ORT_LIB)
+	@dest="$${RESTORELAB_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/restorelab}/onnxruntime/1.24.1"; \
+	if [ ! -f "$$dest/libonnxruntime.so.1" ]; then \
+		mkdir -p "$$dest" && cp $(ORT_LIB) "$$dest/libonnxruntime.so.1.tmp" && mv "$$dest/libonnxruntime.so.1.tmp" "$$dest/libonnxruntime.so.1" && \
+		echo "ONNX Runtime also installed in the user cache: $$dest"; fi
 
 # Debian's numpy for /usr/bin/python3: tests check that numpy reads our .npz traces.
 python-deps:
