@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -42,6 +43,10 @@ type Result struct {
 	// RenderSeconds is the time spent drawing and saving the step grid.
 	RenderSeconds float64 `json:"render_seconds,omitempty"`
 	NFE           int     `json:"nfe"`
+	// Fitted says how the image was fitted to the sides the task and
+	// methods take (see Config.Fit): "padded" or "cropped", empty when it
+	// fitted as it was.
+	Fitted string `json:"fitted,omitempty"`
 }
 
 func (r Result) key() string { return r.Image + "\x00" + r.Task + "\x00" + r.Method }
@@ -67,6 +72,12 @@ type Config struct {
 	Models method.Models
 	Out    string // output folder, created if missing
 	Seed   uint64
+	// Fit says what to do with images whose sides the task's operator or a
+	// method's network do not take; "" is method.FitPad. Every method of a
+	// task restores the same measurement, made from the image fitted to all
+	// their sides at once; padded restorations are cropped back before they
+	// are scored.
+	Fit method.Fit
 	// StepGrids is the number of images, from the first, for which the
 	// x0_hat of every step of each sampler is saved as a grid
 	// (StepGridPath), the study's "intermediate results".
@@ -196,17 +207,14 @@ func (r taskRun) run(ctx context.Context, add func(Result) error, skip func(Skip
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("cannot create output folder: %w", err)
 	}
-	keep, err := r.task.Mask("", r.clean.Shape.H, r.clean.Shape.W, r.cfg.Seed)
-	if err != nil {
-		return err
-	}
-	p, err := method.Degrade(r.task, r.clean, keep, r.task.SigmaY, r.cfg.Seed)
+	p, fitted, err := r.measure()
 	if err != nil {
 		for range r.cfg.Methods {
 			starting(fmt.Sprintf("%s %s", r.name, r.task.Name))
 		}
 		return skip(Skip{Image: r.name, Task: r.task.Name, Reason: err.Error()})
 	}
+	keep := p.Keep
 	// Only the measurement has missing pixels: the clean image is saved
 	// whole, as FID and KID read it back as the reference.
 	if err := restore.SaveImage(ImagePath(r.cfg.Out, r.task.Name, r.name, "clean"), r.clean, nil); err != nil {
@@ -217,7 +225,7 @@ func (r taskRun) run(ctx context.Context, add func(Result) error, skip func(Skip
 	}
 	for _, m := range r.cfg.Methods {
 		starting(fmt.Sprintf("%s %s %s", r.name, r.task.Name, m.Label))
-		res := Result{Image: r.name, Task: r.task.Name, Method: m.Label}
+		res := Result{Image: r.name, Task: r.task.Name, Method: m.Label, Fitted: fitted}
 		if r.finished[res.key()] {
 			continue
 		}
@@ -238,6 +246,50 @@ func (r taskRun) run(ctx context.Context, add func(Result) error, skip func(Skip
 		}
 	}
 	return nil
+}
+
+// measure fits the clean image to the sides every method takes, as
+// Config.Fit says, and degrades it with the task. It returns how the image
+// was fitted (see Result.Fitted); r.clean becomes the image the
+// restorations are scored against: cropped when cropping, as it was when
+// padding.
+func (r *taskRun) measure() (method.Problem, string, error) {
+	m := max(r.task.Factor, 1)
+	for _, e := range r.cfg.Methods {
+		// A method whose network cannot be opened fails on its own below.
+		if k, err := e.Settings.Multiple(r.cfg.Models, r.task); err == nil {
+			m = lcm(m, k)
+		}
+	}
+	fit := r.cfg.Fit
+	if fit == "" {
+		fit = method.FitPad
+	}
+	x, padBottom, padRight, err := method.FitClean(r.clean, fit, m)
+	if err != nil {
+		return method.Problem{}, "", err
+	}
+	fitted := ""
+	switch {
+	case padBottom+padRight > 0:
+		fitted = "padded"
+	case x != r.clean:
+		fitted, r.clean = "cropped", x
+	}
+	keep, err := r.task.Mask("", x.Shape.H, x.Shape.W, r.cfg.Seed)
+	if err != nil {
+		return method.Problem{}, "", err
+	}
+	p, err := method.Degrade(r.task, x, keep, r.task.SigmaY, r.cfg.Seed)
+	return p, fitted, err
+}
+
+func lcm(a, b int) int {
+	g, h := a, b
+	for h != 0 {
+		g, h = h, g%h
+	}
+	return a / g * b
 }
 
 // restore runs one method on the problem, scores it into res and saves
@@ -263,11 +315,16 @@ func (r taskRun) restore(ctx context.Context, m Entry, p method.Problem, res *Re
 		return err
 	}
 	res.Seconds, res.NFE = time.Since(start).Seconds(), sampler.Len()
+	res.Consistency = restore.Consistency(p.Op, out, p.Y)
+	if res.Fitted == "padded" {
+		if out, err = restore.Crop(out, r.clean.Shape.H, r.clean.Shape.W); err != nil {
+			return err
+		}
+	}
 	if res.SSIM, err = restore.SSIM(out.Data, r.clean.Data, r.clean.Shape); err != nil {
 		return err
 	}
 	res.PSNR = restore.PSNR(out.Data, r.clean.Data)
-	res.Consistency = restore.Consistency(p.Op, out, p.Y)
 	if err := restore.SaveImage(ImagePath(r.cfg.Out, r.task.Name, r.name, m.Label), out, nil); err != nil {
 		return err
 	}
@@ -307,6 +364,9 @@ type Summary struct {
 	Images                  int
 	PSNR, SSIM, Consistency float64
 	ImagesPerSecond, NFE    float64
+	// Padded and Cropped count the images fitted to the sides the task and
+	// methods take (see Result.Fitted).
+	Padded, Cropped int
 	// Metrics are the task and method's FID and KID; nil when they were
 	// not computed (see AttachMetrics).
 	Metrics *Metrics
@@ -334,8 +394,27 @@ func Summarise(results []Result) []Summary {
 		s.SSIM += r.SSIM
 		s.Consistency += r.Consistency
 		s.NFE += float64(r.NFE)
+		switch r.Fitted {
+		case "padded":
+			s.Padded++
+		case "cropped":
+			s.Cropped++
+		}
 		secs[i] += r.Seconds
 	}
+	// Group by task, in the order of first appearance, which resumed and
+	// merged runs can interleave.
+	taskOrder := map[string]int{}
+	for _, s := range out {
+		if _, ok := taskOrder[s.Task]; !ok {
+			taskOrder[s.Task] = len(taskOrder)
+		}
+	}
+	order := make([]int, len(out))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return taskOrder[out[order[a]].Task] < taskOrder[out[order[b]].Task] })
 	for i := range out {
 		n := float64(out[i].Images)
 		out[i].PSNR /= n
@@ -346,5 +425,9 @@ func Summarise(results []Result) []Summary {
 			out[i].ImagesPerSecond = n / secs[i]
 		}
 	}
-	return out
+	grouped := make([]Summary, len(out))
+	for i, k := range order {
+		grouped[i] = out[k]
+	}
+	return grouped
 }

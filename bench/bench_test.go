@@ -71,14 +71,17 @@ func TestRunWritesImagesAndScores(t *testing.T) {
 	if err := WriteCSV(out, results); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteMarkdown(out, Summarise(results)); err != nil {
+	if err := WriteMarkdown(out, Summarise(results), nil); err != nil {
 		t.Fatal(err)
 	}
 	md, _ := os.ReadFile(filepath.Join(out, "results.md"))
-	for _, want := range []string{"### sr4 (1 images)", "| baseline |", "| ddrm |", "| FID ↓ | KID ↓ |", NoFeatures} {
+	for _, want := range []string{"### sr4 (1 images)", "| baseline |", "| ddrm |"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("results.md lacks %q:\n%s", want, md)
 		}
+	}
+	if strings.Contains(string(md), "FID") {
+		t.Errorf("results.md has FID columns though none were computed:\n%s", md)
 	}
 }
 
@@ -106,8 +109,9 @@ func TestRunRejectsBadInput(t *testing.T) {
 }
 
 // TestRunRecordsFailuresAndGoesOn: an unreadable image, an image the task
-// does not fit and a method that fails are skipped and reported; the other
-// results are all there.
+// does not fit (with Fit error) and a method that fails are skipped and
+// reported; the other results are all there. By default the odd image is
+// padded, restored and cropped back; with Fit crop it is cropped.
 func TestRunRecordsFailuresAndGoesOn(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.png")
@@ -115,6 +119,9 @@ func TestRunRecordsFailuresAndGoesOn(t *testing.T) {
 	bad := filepath.Join(dir, "bad.png")
 	for path, side := range map[string]int{good: 32, odd: 30} {
 		x := restore.NewTensor(1, restore.Shape{C: 3, H: side, W: side})
+		for i := range x.Data {
+			x.Data[i] = float32(i%7) / 7
+		}
 		if err := restore.SaveImage(path, x, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -122,25 +129,54 @@ func TestRunRecordsFailuresAndGoesOn(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("not a png"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	results, skipped, err := Run(context.Background(), Config{
-		Images: []string{bad, good, odd}, Tasks: []string{"sr4", "denoise"}, Out: filepath.Join(dir, "out"), Models: method.Analytic{},
-		Methods: []Entry{entry(t, "baseline"), entry(t, "ddrm", "steps=2", "model=missing")},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// good and odd on denoise, good on sr4: baseline only.
-	if len(results) != 3 {
-		t.Errorf("%d results, want 3: %+v", len(results), results)
-	}
-	var reasons []string
-	for _, s := range skipped {
-		reasons = append(reasons, s.Image+" "+s.Task+" "+s.Method+": "+s.Reason)
-	}
-	all := strings.Join(reasons, "\n")
-	for _, want := range []string{"bad  : ", "odd sr4 : ", "good sr4 ddrm: ", "not available"} {
-		if !strings.Contains(all, want) {
-			t.Errorf("skips lack %q:\n%s", want, all)
+	for _, fit := range []method.Fit{"", method.FitCrop, method.FitError} {
+		out := filepath.Join(dir, "out-"+string(fit))
+		results, skipped, err := Run(context.Background(), Config{
+			Images: []string{bad, good, odd}, Tasks: []string{"sr4", "denoise"}, Out: out, Models: method.Analytic{}, Fit: fit,
+			Methods: []Entry{entry(t, "baseline"), entry(t, "ddrm", "steps=2", "model=missing")},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var reasons []string
+		for _, s := range skipped {
+			reasons = append(reasons, s.Image+" "+s.Task+" "+s.Method+": "+s.Reason)
+		}
+		all := strings.Join(reasons, "\n")
+		wants := []string{"bad  : ", "good sr4 ddrm: ", "not available"}
+		results4 := 4 // baseline on good and odd, sr4 and denoise
+		if fit == method.FitError {
+			wants, results4 = append(wants, "odd sr4 : ", "--fit pad"), 3
+		}
+		for _, want := range wants {
+			if !strings.Contains(all, want) {
+				t.Errorf("fit %q: skips lack %q:\n%s", fit, want, all)
+			}
+		}
+		if len(results) != results4 {
+			t.Errorf("fit %q: %d results, want %d: %+v", fit, len(results), results4, results)
+		}
+		if fit == method.FitError {
+			continue
+		}
+		wantFitted, wantSide := "padded", 30
+		if fit == method.FitCrop {
+			wantFitted, wantSide = "cropped", 28
+		}
+		for _, r := range results {
+			if want := map[bool]string{true: wantFitted}[r.Image == "odd" && r.Task == "sr4"]; r.Fitted != want {
+				t.Errorf("fit %q: %s %s fitted %q, want %q", fit, r.Image, r.Task, r.Fitted, want)
+			}
+		}
+		for _, label := range []string{"clean", "baseline"} {
+			x, err := restore.LoadImage(ImagePath(out, "sr4", "odd", label))
+			if err != nil || x.Shape.H != wantSide || x.Shape.W != wantSide {
+				t.Errorf("fit %q: odd %s saved as %v (%v), want %dx%d", fit, label, x, err, wantSide, wantSide)
+			}
+		}
+		md := Markdown(Summarise(results), skipped)
+		if !strings.Contains(md, "1 "+wantFitted+" to the sides the methods take") || !strings.Contains(md, "Skipped 1 unreadable image(s)") || !strings.Contains(md, "Skipped 2 restoration(s) on sr4") {
+			t.Errorf("fit %q: the table does not say what was fitted and skipped:\n%s", fit, md)
 		}
 	}
 }

@@ -99,7 +99,7 @@ func TestDistancesFromSavedImages(t *testing.T) {
 
 	s := Summarise(results)
 	AttachMetrics(s, metrics)
-	md := Markdown(s)
+	md := Markdown(s, nil)
 	if strings.Contains(md, "n/a") || !strings.Contains(md, "±") || !strings.Contains(md, "fewer than the 9 feature dimensions") {
 		t.Errorf("table:\n%s", md)
 	}
@@ -124,7 +124,7 @@ func TestDistancesReportsTooFewImages(t *testing.T) {
 	}
 	s := Summarise(results)
 	AttachMetrics(s, metrics)
-	if md := Markdown(s); !strings.Contains(md, "n/a (fewer than 2 images)") {
+	if md := Markdown(s, nil); !strings.Contains(md, "n/a (fewer than 2 images)") {
 		t.Errorf("table:\n%s", md)
 	}
 }
@@ -140,9 +140,16 @@ func TestDistancesNeedsTheSavedImages(t *testing.T) {
 	}
 }
 
-func TestMarkdownWithoutFeatures(t *testing.T) {
-	s := Summarise([]Result{{Task: "sr4", Method: "baseline", PSNR: 20}})
-	if md := Markdown(s); strings.Count(md, NoFeatures) != 2 {
-		t.Errorf("table:\n%s", md)
+func TestMarkdownShowsDistancesOnlyWhereComputed(t *testing.T) {
+	s := Summarise([]Result{{Task: "sr4", Method: "baseline", PSNR: 20}, {Task: "sr4", Method: "ddrm", PSNR: 21}, {Task: "deblur", Method: "ddrm", PSNR: 30}})
+	fid, kid, sd := 12.5, 0.01, 0.002
+	AttachMetrics(s, []Metrics{{Task: "sr4", Method: "ddrm", FID: &fid, KIDMean: &kid, KIDStd: &sd}})
+	md := Markdown(s, nil)
+	sr4, deblur, _ := strings.Cut(md, "### deblur")
+	if !strings.Contains(sr4, "| FID ↓ | KID ↓ |") || strings.Count(sr4, NoFeatures) != 2 || !strings.Contains(sr4, "12.50") {
+		t.Errorf("sr4 table, with distances for ddrm only:\n%s", sr4)
+	}
+	if strings.Contains(deblur, "FID") {
+		t.Errorf("deblur table, without distances:\n%s", deblur)
 	}
 }

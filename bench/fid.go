@@ -342,9 +342,9 @@ type Featurizer interface {
 	Features(ctx context.Context, x *restore.Tensor) ([][]float32, error)
 }
 
-// NoFeatures is what the reports show for FID and KID when no feature
-// network was given.
-const NoFeatures = "n/a (no --inception)"
+// NoFeatures is what a table with FID and KID columns shows for a method
+// whose distances were not computed.
+const NoFeatures = "n/a (not computed)"
 
 // Metrics are the distribution scores of one task and method: how far the
 // features of its restored images lie from those of the clean images.

@@ -45,50 +45,92 @@ func (s Summary) missingMetrics() string {
 	return ""
 }
 
-// WriteSummaryCSV writes one row per task and method to Out/summary.csv,
-// with FID and KID where they were computed.
+// WriteSummaryCSV writes one row per task and method to Out/summary.csv.
+// The FID and KID fields are empty where they were not computed.
 func WriteSummaryCSV(dir string, summaries []Summary) error {
 	return restore.WriteFileAtomic(filepath.Join(dir, "summary.csv"), func(w io.Writer) error {
 		bw := bufio.NewWriter(w)
-		fmt.Fprintln(bw, "task,method,images,psnr,ssim,consistency,images_per_second,nfe,fid,kid_mean,kid_std")
+		fmt.Fprintln(bw, "task,method,images,padded,cropped,psnr,ssim,consistency,images_per_second,nfe,fid,kid_mean,kid_std")
 		for _, s := range summaries {
-			fid, kidMean, kidStd := s.missingMetrics(), "", ""
-			if fid != "" {
-				kidMean, kidStd = fid, fid
-			} else {
-				m := s.Metrics
+			var fid, kidMean, kidStd string
+			if m := s.Metrics; s.missingMetrics() == "" {
 				fid, kidMean, kidStd = fmt.Sprintf("%.4f", *m.FID), fmt.Sprintf("%.6f", *m.KIDMean), fmt.Sprintf("%.6f", *m.KIDStd)
 			}
-			fmt.Fprintf(bw, "%s,%s,%d,%.4f,%.5f,%.6f,%.4f,%.1f,%s,%s,%s\n", s.Task, s.Method, s.Images, s.PSNR, s.SSIM, s.Consistency, s.ImagesPerSecond, s.NFE, fid, kidMean, kidStd)
+			fmt.Fprintf(bw, "%s,%s,%d,%d,%d,%.4f,%.5f,%.6f,%.4f,%.1f,%s,%s,%s\n", s.Task, s.Method, s.Images, s.Padded, s.Cropped, s.PSNR, s.SSIM, s.Consistency, s.ImagesPerSecond, s.NFE, fid, kidMean, kidStd)
 		}
 		return bw.Flush()
 	})
 }
 
 // Markdown formats the summaries as one table per task, in the study's
-// layout, with FID and KID columns.
-func Markdown(summaries []Summary) string {
+// layout. FID and KID columns appear for a task when they were computed
+// for it. Each table says how many images were fitted to the methods'
+// sides, and lists the restorations skipped on its task; images that could
+// not be read at all are listed first.
+func Markdown(summaries []Summary, skipped []Skip) string {
 	var b strings.Builder
-	task := ""
+	var unreadable []string
+	for _, sk := range skipped {
+		if sk.Task == "" {
+			unreadable = append(unreadable, sk.String())
+		}
+	}
+	if len(unreadable) > 0 {
+		fmt.Fprintf(&b, "\nSkipped %d unreadable image(s):\n\n", len(unreadable))
+		for _, u := range unreadable {
+			fmt.Fprintf(&b, "- %s\n", u)
+		}
+	}
 	fewest, dim := 0, 0
-	for _, s := range summaries {
-		if s.Task != task {
-			task = s.Task
-			fmt.Fprintf(&b, "\n### %s (%d images)\n\n| Method | PSNR ↑ | SSIM ↑ | ‖Hx−y‖ ↓ | FID ↓ | KID ↓ | img/s ↑ | NFE |\n|---|---|---|---|---|---|---|---|\n", task, s.Images)
+	for lo := 0; lo < len(summaries); {
+		hi := lo + 1
+		for hi < len(summaries) && summaries[hi].Task == summaries[lo].Task {
+			hi++
 		}
-		rate := "-"
-		if s.NFE > 0 {
-			rate = fmt.Sprintf("%.3f", s.ImagesPerSecond)
+		task := summaries[lo:hi:hi]
+		lo = hi
+		distances := false
+		for _, s := range task {
+			distances = distances || s.Metrics != nil
 		}
-		fid, kid := s.missingMetrics(), ""
-		if fid != "" {
-			kid = fid
-		} else {
-			fid, kid = fmt.Sprintf("%.2f", *s.Metrics.FID), fmt.Sprintf("%.5f ± %.5f", *s.Metrics.KIDMean, *s.Metrics.KIDStd)
+		fmt.Fprintf(&b, "\n### %s (%d images%s)\n\n| Method | PSNR ↑ | SSIM ↑ | ‖Hx−y‖ ↓ |", task[0].Task, task[0].Images, fittedNote(task[0]))
+		if distances {
+			b.WriteString(" FID ↓ | KID ↓ |")
 		}
-		fmt.Fprintf(&b, "| %s | %.2f | %.4f | %.4f | %s | %s | %s | %.0f |\n", s.Method, s.PSNR, s.SSIM, s.Consistency, fid, kid, rate, s.NFE)
-		if m := s.Metrics; m != nil && m.FID != nil && (fewest == 0 || m.Images < fewest) {
-			fewest, dim = m.Images, m.Features
+		b.WriteString(" img/s ↑ | NFE |\n|---|---|---|---|")
+		if distances {
+			b.WriteString("---|---|")
+		}
+		b.WriteString("---|---|\n")
+		for _, s := range task {
+			rate := "-"
+			if s.NFE > 0 {
+				rate = fmt.Sprintf("%.3f", s.ImagesPerSecond)
+			}
+			fmt.Fprintf(&b, "| %s | %.2f | %.4f | %.4f |", s.Method, s.PSNR, s.SSIM, s.Consistency)
+			if distances {
+				if why := s.missingMetrics(); why != "" {
+					fmt.Fprintf(&b, " %s | %s |", why, why)
+				} else {
+					fmt.Fprintf(&b, " %.2f | %.5f ± %.5f |", *s.Metrics.FID, *s.Metrics.KIDMean, *s.Metrics.KIDStd)
+				}
+			}
+			fmt.Fprintf(&b, " %s | %.0f |\n", rate, s.NFE)
+			if m := s.Metrics; m != nil && m.FID != nil && (fewest == 0 || m.Images < fewest) {
+				fewest, dim = m.Images, m.Features
+			}
+		}
+		var here []string
+		for _, sk := range skipped {
+			if sk.Task == task[0].Task {
+				here = append(here, sk.String())
+			}
+		}
+		if len(here) > 0 {
+			fmt.Fprintf(&b, "\nSkipped %d restoration(s) on %s:\n\n", len(here), task[0].Task)
+			for _, h := range here {
+				fmt.Fprintf(&b, "- %s\n", h)
+			}
 		}
 	}
 	if fewest > 0 && fewest < dim {
@@ -97,10 +139,26 @@ func Markdown(summaries []Summary) string {
 	return b.String()
 }
 
-// WriteMarkdown writes "# Results" and Markdown(summaries) to Out/results.md.
-func WriteMarkdown(dir string, summaries []Summary) error {
+// fittedNote says how many of a summary's images were padded or cropped.
+func fittedNote(s Summary) string {
+	var parts []string
+	if s.Padded > 0 {
+		parts = append(parts, fmt.Sprintf("%d padded to the sides the methods take, scored cropped back", s.Padded))
+	}
+	if s.Cropped > 0 {
+		parts = append(parts, fmt.Sprintf("%d cropped to the sides the methods take", s.Cropped))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; " + strings.Join(parts, "; ")
+}
+
+// WriteMarkdown writes "# Results" and Markdown(summaries, skipped) to
+// Out/results.md.
+func WriteMarkdown(dir string, summaries []Summary, skipped []Skip) error {
 	return restore.WriteFileAtomic(filepath.Join(dir, "results.md"), func(w io.Writer) error {
-		_, err := io.WriteString(w, "# Results\n"+Markdown(summaries))
+		_, err := io.WriteString(w, "# Results\n"+Markdown(summaries, skipped))
 		return err
 	})
 }

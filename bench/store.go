@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/restorelab/restorelab/method"
 	"github.com/restorelab/restorelab/restore"
 )
 
@@ -22,6 +23,9 @@ import (
 // silently mixed.
 type Settings struct {
 	Seed uint64 `json:"seed"`
+	// Fit is how images were fitted to the methods' sides ("" before
+	// fitting was recorded: pad).
+	Fit method.Fit `json:"fit,omitempty"`
 	// Methods maps each method label to its identity
 	// (method.Settings.Identity): the method, every setting, and the
 	// digest of the network's weights.
@@ -84,6 +88,9 @@ func (f *File) Compatible(s Settings) error {
 	if there.Seed != s.Seed {
 		return fmt.Errorf("the folder's results were made with --seed %d, this run uses %d; use another --out, or the same seed", there.Seed, s.Seed)
 	}
+	if a, b := there.fit(), s.fit(); a != b {
+		return fmt.Errorf("the folder's results were made with --fit %s, this run uses %s; use another --out, or the same --fit", a, b)
+	}
 	for _, label := range sortedKeys(s.Methods) {
 		old, ok := there.Methods[label]
 		if !ok {
@@ -105,9 +112,16 @@ func (f *File) Compatible(s Settings) error {
 	return nil
 }
 
+func (s Settings) fit() method.Fit {
+	if s.Fit == "" {
+		return method.FitPad
+	}
+	return s.Fit
+}
+
 // Merge returns the settings of both: the methods and images of each.
 func (s Settings) Merge(o Settings) Settings {
-	m := Settings{Seed: s.Seed, Methods: map[string]map[string]string{}, Images: map[string]string{}}
+	m := Settings{Seed: s.Seed, Fit: s.fit(), Methods: map[string]map[string]string{}, Images: map[string]string{}}
 	for _, src := range []Settings{s, o} {
 		for k, v := range src.Methods {
 			m.Methods[k] = v

@@ -104,6 +104,8 @@ type SRLDMModel struct {
 	Name        string
 	UNet        restore.Denoiser
 	Autoencoder restore.Autoencoder
+	// Multiple is what the output image's sides must be multiples of.
+	Multiple int
 	// Digest identifies the model's weights, like DenoiserInfo.Digest.
 	Digest string
 }

@@ -68,13 +68,17 @@ type Measurement struct {
 	Keep []bool
 	// Quantisation is the standard deviation of the rounding the file's
 	// storage added, on the [0, 1] scale: 1/(255 sqrt 12) for 8-bit PNG and
-	// JPEG files, 1/(65535 sqrt 12) for 16-bit PNGs, 0 for .npy arrays,
-	// which hold the values exactly. See MeasurementSigma.
+	// JPEG files, 1/(65535 sqrt 12) for 16-bit PNGs, 0 for .npy and .npz
+	// arrays, which hold the values exactly. See MeasurementSigma.
 	Quantisation float64
+	// Info is what made the measurement, for the .npz files
+	// SaveMeasurement writes; nil for other files.
+	Info *MeasurementInfo
 }
 
 // LoadMeasurement reads a measurement y that may have missing pixels, as for
-// inpainting. It reads the same files as LoadImage.
+// inpainting. It reads the same files as LoadImage, and the .npz files
+// SaveMeasurement writes, with what made them.
 //
 // In a PNG, pixels with alpha 0 are missing; any other alpha keeps the pixel
 // with its un-premultiplied colour. In an .npy array, a pixel is missing if
@@ -82,6 +86,9 @@ type Measurement struct {
 // every image. As measurement noise can leave [0, 1], .npy values may lie
 // anywhere in [-1, 2].
 func LoadMeasurement(path string) (*Measurement, error) {
+	if strings.EqualFold(filepath.Ext(path), ".npz") {
+		return loadMeasurementNPZ(path)
+	}
 	y, keep, kind, err := ioLoad(path)
 	if err != nil {
 		return nil, err
@@ -318,6 +325,9 @@ func ioReadPicture(path string) (*Tensor, []bool, bool, error) {
 	if err != nil {
 		return nil, nil, false, ioUnreadable(path, err)
 	}
+	if err := CheckPixels(path, cfg.Height, cfg.Width); err != nil {
+		return nil, nil, false, err
+	}
 	img, err := imaging.Decode(bytes.NewReader(b), imaging.AutoOrientation(true))
 	if err != nil {
 		return nil, nil, false, ioUnreadable(path, err)
@@ -388,6 +398,11 @@ func ioReadNPYImage(path string) (*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ioTensorFromArray(path, shape, data)
+}
+
+// ioTensorFromArray checks an array's shape as an image or batch of images.
+func ioTensorFromArray(path string, shape []int, data []float32) (*Tensor, error) {
 	var n, c, h, w int
 	switch len(shape) {
 	case 2:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -12,7 +13,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -593,5 +596,105 @@ func TestCheckOutputNamesTheUsersPath(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
 		t.Errorf("the check left files behind: %v", entries)
+	}
+}
+
+func TestMeasurementNPZRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	y := ioTestTensor(1, Shape{C: 3, H: 4, W: 6}, 9)
+	keep := ioTestKeep(4, 6)
+	info := MeasurementInfo{Task: "inpaint", Operator: "keep", SigmaY: 0.05, Seed: 7, Height: 4, Width: 6, PadRight: 1}
+	path := filepath.Join(dir, "y.npz")
+	if err := SaveMeasurement(path, y, keep, info); err != nil {
+		t.Fatal(err)
+	}
+	m, err := LoadMeasurement(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info.Format = 1
+	if *m.Info != info || m.Quantisation != 0 || !slices.Equal(m.Keep, keep) {
+		t.Errorf("read back %+v, %v; want %+v", *m.Info, m.Keep, info)
+	}
+	want := y.Clone()
+	ioZeroMissing(want, keep)
+	if !slices.Equal(m.Y.Data, want.Data) {
+		t.Error("y changed in the round trip")
+	}
+	// numpy reads it: y as an array, meta.json as bytes.
+	if _, err := exec.LookPath("/usr/bin/python3"); err == nil {
+		out, err := exec.Command("/usr/bin/python3", "-c", `import json, sys, numpy as np
+f = np.load(sys.argv[1])
+print(f["y"].shape, json.loads(bytes(f["meta.json"]))["task"], int(f["keep"].sum()))`, path).CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != fmt.Sprintf("(3, 4, 6) inpaint %d", countKept(keep)) {
+			t.Errorf("numpy reads %q (%v)", out, err)
+		}
+	}
+	if err := SaveMeasurement(filepath.Join(dir, "y.npy"), y, nil, info); err == nil {
+		t.Error("a measurement with info saved as .npy")
+	}
+}
+
+func countKept(keep []bool) int {
+	n := 0
+	for _, k := range keep {
+		if k {
+			n++
+		}
+	}
+	return n
+}
+
+// hugePicture is a valid 8-bit gray PNG of 20000x20000 black pixels: 389 KB
+// of file, 400 MB of pixels, 4.8 GB as a float32 colour image.
+const hugePicture = "testdata/huge_20000x20000.png"
+
+func TestHugePictureRefusedBeforeDecoding(t *testing.T) {
+	path := hugePicture
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := LoadImage(path)
+	runtime.ReadMemStats(&after)
+	if err == nil {
+		t.Fatal("a 20000x20000 image was accepted")
+	}
+	for _, want := range []string{path, "20000x20000", "400.0 megapixels", MaxPixelsEnv} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	if grown := after.TotalAlloc - before.TotalAlloc; grown > 64<<20 {
+		t.Errorf("refusing the image allocated %d MB", grown>>20)
+	}
+
+	old := MaxPixels
+	defer func() { MaxPixels = old }()
+	MaxPixels = 4
+	small := ioTestTensor(1, Shape{C: 3, H: 3, W: 2}, 1)
+	png, npy := filepath.Join(t.TempDir(), "small.png"), filepath.Join(t.TempDir(), "small.npy")
+	for _, p := range []string{png, npy} {
+		if err := SaveImage(p, small, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadImage(p); err == nil || !strings.Contains(err.Error(), "2x3 pixels") {
+			t.Errorf("%s, 2x3, with a limit of 4 pixels: %v", filepath.Base(p), err)
+		}
+	}
+	MaxPixels = 0
+	if _, err := LoadImage(npy); err != nil {
+		t.Errorf("no limit: %v", err)
+	}
+}
+
+func TestMaxPixelsFromEnv(t *testing.T) {
+	old := MaxPixels
+	defer func() { MaxPixels = old }()
+	t.Setenv(MaxPixelsEnv, "12_000_000")
+	if err := MaxPixelsFromEnv(); err != nil || MaxPixels != 12_000_000 {
+		t.Errorf("got %d, %v", MaxPixels, err)
+	}
+	t.Setenv(MaxPixelsEnv, "lots")
+	if err := MaxPixelsFromEnv(); err == nil || !strings.Contains(err.Error(), "lots") {
+		t.Errorf("a bad value: %v", err)
 	}
 }

@@ -162,6 +162,11 @@ func npyDecode(r io.Reader, size int64) ([]int, []float32, error) {
 	if !ok || int64(n) > size/itemSize {
 		return nil, nil, fmt.Errorf("array of shape %s does not fit in %d bytes (truncated or corrupt?)", npyShapeString(shape), size)
 	}
+	if len(shape) >= 2 {
+		if err := CheckPixels("the array", shape[len(shape)-2], shape[len(shape)-1]); err != nil {
+			return nil, nil, err
+		}
+	}
 	raw := make([]byte, int64(n)*itemSize)
 	if _, err := io.ReadFull(br, raw); err != nil {
 		return nil, nil, fmt.Errorf("array of shape %s is truncated (%w); write it again", npyShapeString(shape), err)

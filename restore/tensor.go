@@ -1,6 +1,9 @@
 package restore
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Shape is the size of one channel-major image: C channels of H rows and W columns.
 type Shape struct{ C, H, W int }
@@ -96,4 +99,39 @@ func ToRGB(t *Tensor) *Tensor {
 		}
 	}
 	return out
+}
+
+// Image returns image i of the batch as a tensor of one, sharing its data.
+func (t *Tensor) Image(i int) *Tensor {
+	return &Tensor{N: 1, Shape: t.Shape, Data: t.Item(i)}
+}
+
+// Repeat returns a batch of n copies of image 0 of t, such as one
+// measurement to restore n posterior samples of at once.
+func (t *Tensor) Repeat(n int) *Tensor {
+	out := NewTensor(n, t.Shape)
+	for i := range n {
+		copy(out.Item(i), t.Item(0))
+	}
+	return out
+}
+
+// MeanStd returns the per-pixel mean and standard deviation over the images
+// of a batch, such as posterior samples: the standard deviation maps where
+// the samples disagree. Both are computed in float64.
+func MeanStd(t *Tensor) (mean, std *Tensor) {
+	mean, std = NewTensor(1, t.Shape), NewTensor(1, t.Shape)
+	n := float64(t.N)
+	for k := range mean.Data {
+		var s, s2 float64
+		for i := range t.N {
+			v := float64(t.Data[i*t.Shape.Len()+k])
+			s += v
+			s2 += v * v
+		}
+		m := s / n
+		mean.Data[k] = float32(m)
+		std.Data[k] = float32(math.Sqrt(max(s2/n-m*m, 0)))
+	}
+	return mean, std
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/restorelab/restorelab/restore"
 )
 
-const benchUsage = `bench --data DIR|FILE --out DIR [--tasks sr4,deblur,denoise,sr4-noisy] [--methods baseline,ddrm,...] [settings] [--limit N] [--shard I/N] [--inception MODEL]
+const benchUsage = `bench --data DIR|FILE --out DIR [--tasks sr4,deblur,denoise,sr4-noisy] [--methods baseline,ddrm,...] [settings] [--limit N] [--fit pad|crop|error] [--shard I/N] [--inception MODEL]
        restorelab bench merge --out DIR [--inception MODEL]`
 
 // inceptionHelp documents --inception for bench and bench merge.
@@ -39,8 +39,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	applyRuntime := runtimeFlags(fs)
 	seed := fs.Uint64("seed", 0, "seed of the degradation noise and of the samplers")
 	stepGrids := fs.Int("step-grids", 1, "save the intermediate estimates of this many images per task and sampler")
+	fitName := fitFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	fit, err := method.ParseFit(*fitName)
+	if err != nil {
+		return fs.usageError("--fit: %v", err)
 	}
 	if err := applyRuntime(); err != nil {
 		return err
@@ -95,7 +100,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return fmt.Errorf("cannot create output folder %s: %w", *out, err)
 	}
-	run := bench.Settings{Seed: *seed, Methods: identities, Images: hashes}
+	run := bench.Settings{Seed: *seed, Fit: fit, Methods: identities, Images: hashes}
 	resultsPath := filepath.Join(*out, bench.ResultsName(shardIndex, shards))
 	previous, err := bench.Load(resultsPath)
 	if err != nil {
@@ -117,7 +122,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	bar := progress.New(stderr, "bench", len(images)*len(taskNames)*len(entries))
 	results, skipped, err := bench.Run(ctx, bench.Config{
-		Images: images, Names: names, Tasks: taskNames, Methods: entries, Models: ms, Out: *out, Seed: *seed, Done: done, StepGrids: *stepGrids,
+		Images: images, Names: names, Tasks: taskNames, Methods: entries, Models: ms, Out: *out, Seed: *seed, Fit: fit, Done: done, StepGrids: *stepGrids,
 		Progress: func(n, total int, what string) { bar.Set(n, what) },
 		Save: func(rs []bench.Result, sk []bench.Skip) error {
 			return (&bench.File{Settings: run, Data: *data, Results: rs, Skipped: sk}).Save(resultsPath)
@@ -177,7 +182,7 @@ func finishBench(ctx context.Context, out string, f *bench.File, feats *models.I
 	if err := f.Save(filepath.Join(out, bench.ResultsName(0, 1))); err != nil {
 		return err
 	}
-	return writeReports(out, f.Results, f.Metrics, stdout)
+	return writeReports(out, f, stdout)
 }
 
 // errInterrupted is a cancelled run whose partial results were saved.
@@ -207,19 +212,20 @@ func runBenchMerge(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return finishBench(ctx, *out, merged, feats, stdout, stderr)
 }
 
-func writeReports(out string, results []bench.Result, metrics []bench.Metrics, stdout io.Writer) error {
+func writeReports(out string, f *bench.File, stdout io.Writer) error {
+	results := f.Results
 	summaries := bench.Summarise(results)
-	bench.AttachMetrics(summaries, metrics)
+	bench.AttachMetrics(summaries, f.Metrics)
 	if err := bench.WriteCSV(out, results); err != nil {
 		return err
 	}
 	if err := bench.WriteSummaryCSV(out, summaries); err != nil {
 		return err
 	}
-	if err := bench.WriteMarkdown(out, summaries); err != nil {
+	if err := bench.WriteMarkdown(out, summaries, f.Skipped); err != nil {
 		return err
 	}
-	fmt.Fprint(stdout, bench.Markdown(summaries))
+	fmt.Fprint(stdout, bench.Markdown(summaries, f.Skipped))
 	figures, err := bench.WriteFigures(out, results, summaries)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"image/jpeg"
 	"math"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/restorelab/restorelab/bench"
 	"github.com/restorelab/restorelab/restore"
+	"github.com/restorelab/restorelab/viz"
 )
 
 // benchData makes a folder of three small images and one broken file.
@@ -183,12 +185,12 @@ const tinyInception = "../../models/testdata/inception_tiny"
 func TestBenchInceptionAddsFIDAndKID(t *testing.T) {
 	data, out := benchData(t), filepath.Join(t.TempDir(), "out")
 	args := []string{"bench", "--data", data, "--out", out, "--tasks", "sr4,denoise", "--methods", "baseline,ddrm:gaussian", "--steps", "2"}
-	// A first run without --inception leaves the columns n/a.
+	// A first run without --inception has no FID and KID columns.
 	code, stdout, stderr := cli(t, args...)
 	if code != 0 {
 		t.Fatalf("bench failed: %s", stderr)
 	}
-	if strings.Count(stdout, "n/a (no --inception)") != 2*2*2 {
+	if strings.Contains(stdout, "FID ↓") || strings.Contains(stdout, "n/a") || !strings.Contains(stdout, "| Method | PSNR ↑ | SSIM ↑ | ‖Hx−y‖ ↓ | img/s ↑ | NFE |") {
 		t.Errorf("table without --inception:\n%s", stdout)
 	}
 	// Resuming with --inception restores nothing again and computes FID and
@@ -255,5 +257,80 @@ func TestBenchInceptionBadInput(t *testing.T) {
 		if _, err := os.Stat(o); err == nil {
 			t.Errorf("%v: output folder created although the input was bad", tc.args)
 		}
+	}
+}
+
+// TestBenchOddCorruptAndTwinImages: a folder with an odd-sized image, a
+// corrupt one and cat.png beside cat.jpg finishes, pads the odd one, reports
+// the corrupt one, and keeps the two cats apart.
+func TestBenchOddCorruptAndTwinImages(t *testing.T) {
+	data, out := t.TempDir(), filepath.Join(t.TempDir(), "out")
+	cat, err := restore.LoadImage(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small, err := restore.Crop(cat, 40, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	odd, err := restore.Crop(cat, 37, 43)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, x := range map[string]*restore.Tensor{"cat.png": small, "odd.png": odd} {
+		if err := restore.SaveImage(filepath.Join(data, name), x, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jpg, err := os.Create(filepath.Join(data, "cat.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := viz.Image(small, 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := jpeg.Encode(jpg, img, &jpeg.Options{Quality: 95}); err != nil {
+		t.Fatal(err)
+	}
+	jpg.Close()
+	if err := os.WriteFile(filepath.Join(data, "corrupt.png"), []byte("\x89PNG\r\n\x1a\nbroken"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := cli(t, "bench", "--data", data, "--out", out, "--tasks", "sr4,deblur,sr4", "--methods", "baseline,ddrm:gaussian,baseline", "--steps", "2")
+	if code != 0 {
+		t.Fatalf("bench failed: %s", stderr)
+	}
+	for _, want := range []string{"task sr4 is listed twice", "method baseline is listed twice", "skipped corrupt"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	for _, want := range []string{"### sr4 (3 images; 1 padded", "### deblur (3 images)", "Skipped 1 unreadable image(s)", "corrupt"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("table lacks %q:\n%s", want, stdout)
+		}
+	}
+	f, err := bench.Load(filepath.Join(out, "results.json"))
+	if err != nil || f == nil {
+		t.Fatal(err)
+	}
+	rows := map[string]int{}
+	for _, r := range f.Results {
+		rows[r.Image]++
+		if want := map[bool]string{true: "padded"}[r.Image == "odd" && r.Task == "sr4"]; r.Fitted != want {
+			t.Errorf("%s %s %s fitted %q, want %q", r.Image, r.Task, r.Method, r.Fitted, want)
+		}
+	}
+	if len(f.Results) != 3*2*2 || rows["cat_png"] != 4 || rows["cat_jpg"] != 4 || rows["odd"] != 4 || len(f.Skipped) != 1 {
+		t.Errorf("results per image %v, %d skipped; want 4 each for cat_png, cat_jpg and odd, 1 skipped", rows, len(f.Skipped))
+	}
+	x, err := restore.LoadImage(bench.ImagePath(out, "sr4", "odd", "ddrm:gaussian"))
+	if err != nil || x.Shape.H != 37 || x.Shape.W != 43 {
+		t.Errorf("the odd image restored as %v (%v), want 43x37", x, err)
+	}
+	code, _, stderr = cli(t, "bench", "--data", data, "--out", out, "--tasks", "sr4", "--methods", "baseline", "--fit", "crop")
+	if code != 1 || !strings.Contains(stderr, "--fit pad") || !strings.Contains(stderr, "crop") {
+		t.Errorf("resuming with another --fit: %d %q", code, stderr)
 	}
 }

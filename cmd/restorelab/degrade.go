@@ -4,13 +4,21 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 
+	"github.com/restorelab/restorelab/method"
 	"github.com/restorelab/restorelab/restore"
 )
 
 // sigmaFlag adds --sigma-y, whose default -1 stands for the task's own level.
 func sigmaFlag(fs *flagSet) *float64 {
 	return fs.Float64("sigma-y", -1, "measurement noise std on the [0,1] scale (default: the task's; see 'restorelab tasks')")
+}
+
+// fitFlag adds --fit.
+func fitFlag(fs *flagSet) *string {
+	return fs.String("fit", string(method.FitPad), "an image whose sides the task or network do not take: pad (reflect it to the next sides that fit, and crop the result back), crop (cut it down) or error")
 }
 
 // taskAndSigma looks up a task and the noise level to use with it: the
@@ -29,13 +37,14 @@ func taskAndSigma(name string, flagValue float64) (restore.Task, float64, error)
 }
 
 func runDegrade(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("degrade", "degrade --task T --in CLEAN --out Y [--sigma-y S] [--seed N] [--mask FILE]", stderr)
+	fs := newFlagSet("degrade", "degrade --task T --in CLEAN --out Y [--sigma-y S] [--seed N] [--mask FILE] [--fit pad|crop|error]", stderr)
 	taskName := fs.String("task", "", "task: "+taskList())
 	in := fs.String("in", "", "clean image (PNG, JPEG or .npy in [0,1])")
-	out := fs.String("out", "", "measurement to write: .png (clipped to [0,1], 8-bit) or .npy (exact float32)")
+	out := fs.String("out", "", "measurement to write: .npz (exact, with its task, noise, seed, size and mask, so that restore needs no flag repeated), .npy (exact float32) or .png (clipped to [0,1], 8-bit)")
 	sigma := sigmaFlag(fs)
 	seed := fs.Uint64("seed", 0, "seed of the noise and of inpaint's random mask")
 	mask := fs.String("mask", "", "inpaint: mask image, white = kept (default: a random half of the pixels)")
+	fit := fitFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -46,7 +55,11 @@ func runDegrade(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if err := checkOutputPath(*out); err != nil {
+	f, err := method.ParseFit(*fit)
+	if err != nil {
+		return fs.usageError("--fit: %v", err)
+	}
+	if err := checkOutputPath(*out, ".npz", ".npy", ".png"); err != nil {
 		return err
 	}
 	x, err := restore.LoadImage(*in)
@@ -58,17 +71,39 @@ func runDegrade(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	op, err := task.Operator(x.Shape, keep)
+	fitted, padB, padR, err := method.FitClean(x, f, max(task.Factor, 1))
 	if err != nil {
 		return err
 	}
-	y, err := restore.Degrade(op, x, sigmaY, *seed)
+	h, w := fitted.Shape.H-padB, fitted.Shape.W-padR
+	if padB > 0 || padR > 0 {
+		keep = restore.PadMask(keep, x.Shape.H, x.Shape.W, fitted.Shape.H, fitted.Shape.W)
+	} else if fitted != x {
+		keep = restore.CropMask(keep, x.Shape.W, h, w)
+	}
+	p, err := method.Degrade(task, fitted, keep, sigmaY, *seed)
 	if err != nil {
 		return err
 	}
-	if err := restore.SaveImage(*out, y, keep); err != nil {
+	if strings.EqualFold(filepath.Ext(*out), ".npz") {
+		info := restore.MeasurementInfo{Task: task.Name, Operator: task.Description, SigmaY: sigmaY, Seed: *seed, Height: h, Width: w, PadBottom: padB, PadRight: padR}
+		err = restore.SaveMeasurement(*out, p.Y, keep, info)
+	} else {
+		err = restore.SaveImage(*out, p.Y, keep)
+	}
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s: %s of %v, sigma_y %g, measurement %v\n", *out, task.Name, x.Shape, sigmaY, y.Shape)
+	switch {
+	case padB > 0 || padR > 0:
+		fmt.Fprintf(stderr, "note: the %dx%d image was padded to %dx%d for the task", w, h, fitted.Shape.W, fitted.Shape.H)
+		if !strings.EqualFold(filepath.Ext(*out), ".npz") {
+			fmt.Fprintf(stderr, "; a .npz records that, so that restore crops back")
+		}
+		fmt.Fprintln(stderr)
+	case fitted != x:
+		fmt.Fprintf(stderr, "note: the image was cropped to %dx%d for the task (--fit crop)\n", w, h)
+	}
+	fmt.Fprintf(stdout, "wrote %s: %s of %v, sigma_y %g, measurement %v\n", *out, task.Name, x.Shape, sigmaY, p.Y.Shape)
 	return nil
 }

@@ -65,7 +65,7 @@ func TestLDMMethodErrors(t *testing.T) {
 	}{
 		{"unknown model", []string{"restore", "--task", "sr4", "--in", y, "--out", out, "--method", "ldm", "--ldm-model", "srldm-xl"}, `model "srldm-xl" not found`},
 		{"not a bundle", []string{"restore", "--task", "sr4", "--in", y, "--out", out, "--method", "ddrm-ldm", "--ldm-model", "../../models/testdata/closed_f32"}, "need an ldm-sr bundle"},
-		{"odd size", []string{"restore", "--task", "denoise", "--in", odd, "--out", out, "--method", "ldm", "--ldm-model", ldmFixture}, "not a multiple of the autoencoder's factor 4"},
+		{"odd size", []string{"restore", "--task", "denoise", "--in", odd, "--out", out, "--method", "ldm", "--ldm-model", ldmFixture, "--fit", "error"}, "multiples of 8: pad to 16x16 or crop to 8x8"},
 		{"steps", []string{"restore", "--task", "sr4", "--in", y, "--out", out, "--method", "ldm", "--ldm-model", ldmFixture, "--steps", "1000"}, "1..999"},
 		{"unknown method", []string{"restore", "--task", "sr4", "--in", y, "--out", out, "--method", "sdxl"}, "use one of baseline, ddrm, ddnm, ddnm+, diffpir, ldm, ddrm-ldm"},
 		{"setting of another method", []string{"restore", "--task", "sr4", "--in", y, "--out", out, "--method", "ldm", "--lambda", "3"}, "--lambda is a setting of diffpir, not of --method ldm"},

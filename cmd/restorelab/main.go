@@ -22,6 +22,7 @@ import (
 	"syscall"
 
 	"github.com/restorelab/restorelab/models"
+	"github.com/restorelab/restorelab/restore"
 )
 
 type command struct {
@@ -64,6 +65,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if args[0] == "--version" || args[0] == "version" {
 		printVersion(stdout)
 		return 0
+	}
+	if err := restore.MaxPixelsFromEnv(); err != nil {
+		fmt.Fprintf(stderr, "restorelab: %v\n", err)
+		return 2
 	}
 	for _, c := range commands() {
 		if c.name != args[0] {

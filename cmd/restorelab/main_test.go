@@ -70,7 +70,8 @@ func TestBadInputFailsClearlyAndWritesNothing(t *testing.T) {
 	}{
 		{"unreadable", []string{"restore", "--task", "denoise", "--in", filepath.Join(dir, "none.png"), "--out", out}, 1, "none.png"},
 		{"truncated", []string{"restore", "--task", "denoise", "--in", truncated, "--out", out}, 1, "truncated.png"},
-		{"not divisible", []string{"degrade", "--task", "sr4", "--in", oddClean, "--out", out}, 1, "divisible"},
+		{"not divisible", []string{"degrade", "--task", "sr4", "--in", oddClean, "--out", out, "--fit", "error"}, 1, "multiples of 4"},
+		{"bad fit", []string{"degrade", "--task", "sr4", "--in", oddClean, "--out", out, "--fit", "stretch"}, 2, "--fit"},
 		{"unknown task", []string{"restore", "--task", "sr3", "--in", odd, "--out", out}, 1, "unknown task \"sr3\""},
 		{"steps", []string{"restore", "--task", "denoise", "--in", odd, "--out", out, "--steps", "0"}, 1, "steps = 0"},
 		{"steps high", []string{"restore", "--task", "denoise", "--in", odd, "--out", out, "--steps", "1001"}, 1, "1..1000"},
