@@ -321,6 +321,12 @@ func ioReadPicture(path string) (*Tensor, []bool, bool, error) {
 	if err != nil {
 		return nil, nil, false, ioOpenError(path, err)
 	}
+	return ioDecodePicture(path, b)
+}
+
+// ioDecodePicture decodes the PNG or JPEG file content b; path names it in
+// errors.
+func ioDecodePicture(path string, b []byte) (*Tensor, []bool, bool, error) {
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
 	if err != nil {
 		return nil, nil, false, ioUnreadable(path, err)

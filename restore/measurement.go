@@ -52,38 +52,18 @@ func SaveMeasurement(path string, y *Tensor, keep []bool, info MeasurementInfo) 
 	if y.N > 1 {
 		shape = append([]int{y.N}, shape...)
 	}
+	arrays := []NPZArray{{Name: "y", Shape: shape, Data: y.Data}}
+	if keep != nil {
+		mask := make([]float32, len(keep))
+		for i, k := range keep {
+			if k {
+				mask[i] = 1
+			}
+		}
+		arrays = append(arrays, NPZArray{Name: "keep", Shape: []int{y.Shape.H, y.Shape.W}, Data: mask})
+	}
 	return WriteFileAtomic(path, func(w io.Writer) error {
-		zw := zip.NewWriter(w)
-		f, err := zw.CreateHeader(&zip.FileHeader{Name: "y.npy", Method: zip.Store})
-		if err != nil {
-			return err
-		}
-		if err := npyEncode(f, shape, y.Data); err != nil {
-			return err
-		}
-		if keep != nil {
-			mask := make([]float32, len(keep))
-			for i, k := range keep {
-				if k {
-					mask[i] = 1
-				}
-			}
-			f, err := zw.CreateHeader(&zip.FileHeader{Name: "keep.npy", Method: zip.Store})
-			if err != nil {
-				return err
-			}
-			if err := npyEncode(f, []int{y.Shape.H, y.Shape.W}, mask); err != nil {
-				return err
-			}
-		}
-		f, err = zw.CreateHeader(&zip.FileHeader{Name: measurementMeta, Method: zip.Deflate})
-		if err != nil {
-			return err
-		}
-		if _, err := f.Write(meta); err != nil {
-			return err
-		}
-		return zw.Close()
+		return writeNPZTo(w, arrays, []npzFile{{measurementMeta, meta}})
 	})
 }
 
@@ -98,7 +78,13 @@ func loadMeasurementNPZ(path string) (*Measurement, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	zr, err := zip.NewReader(f, st.Size())
+	return decodeMeasurementNPZ(f, st.Size(), path)
+}
+
+// decodeMeasurementNPZ reads a measurement .npz of size bytes in r; path
+// names it in errors.
+func decodeMeasurementNPZ(r io.ReaderAt, size int64, path string) (*Measurement, error) {
+	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return nil, fmt.Errorf("%s is not a readable .npz archive (truncated or corrupt?): %w", path, err)
 	}

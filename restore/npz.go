@@ -50,20 +50,39 @@ func WriteNPZ(path string, arrays []NPZArray) error {
 			return fmt.Errorf("writing %s: array %q has shape %s but %d values; the shape must match the data", path, a.Name, npyShapeString(a.Shape), len(a.Data))
 		}
 	}
-	return WriteFileAtomic(path, func(w io.Writer) error {
-		zw := zip.NewWriter(w)
-		for _, a := range arrays {
-			// numpy names each member <key>.npy and strips the suffix on load.
-			f, err := zw.CreateHeader(&zip.FileHeader{Name: a.Name + ".npy", Method: zip.Store})
-			if err != nil {
-				return err
-			}
-			if err := npyEncode(f, a.Shape, a.Data); err != nil {
-				return err
-			}
+	return WriteFileAtomic(path, func(w io.Writer) error { return writeNPZTo(w, arrays, nil) })
+}
+
+// npzFile is a member of an .npz archive that is not an array: numpy.load
+// returns its bytes.
+type npzFile struct {
+	name string
+	data []byte
+}
+
+// writeNPZTo writes arrays, then files, compressed, as an .npz archive.
+func writeNPZTo(w io.Writer, arrays []NPZArray, files []npzFile) error {
+	zw := zip.NewWriter(w)
+	for _, a := range arrays {
+		// numpy names each member <key>.npy and strips the suffix on load.
+		f, err := zw.CreateHeader(&zip.FileHeader{Name: a.Name + ".npy", Method: zip.Store})
+		if err != nil {
+			return err
 		}
-		return zw.Close()
-	})
+		if err := npyEncode(f, a.Shape, a.Data); err != nil {
+			return err
+		}
+	}
+	for _, file := range files {
+		f, err := zw.CreateHeader(&zip.FileHeader{Name: file.name, Method: zip.Deflate})
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(file.data); err != nil {
+			return err
+		}
+	}
+	return zw.Close()
 }
 
 // ReadNPZ reads every array of an .npz archive, keyed by name (the member
@@ -79,7 +98,12 @@ func ReadNPZ(path string) (map[string]NPZArray, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	zr, err := zip.NewReader(f, st.Size())
+	return readNPZ(f, st.Size(), path)
+}
+
+// readNPZ reads the .npz archive of size bytes in r; path names it in errors.
+func readNPZ(r io.ReaderAt, size int64, path string) (map[string]NPZArray, error) {
+	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return nil, fmt.Errorf("%s is not a readable .npz archive (truncated or corrupt?): %w", path, err)
 	}
@@ -167,8 +191,14 @@ func npyDecode(r io.Reader, size int64) ([]int, []float32, error) {
 			return nil, nil, err
 		}
 	}
-	raw := make([]byte, int64(n)*itemSize)
-	if _, err := io.ReadFull(br, raw); err != nil {
+	// size may be a zip member's claim: read what is there before
+	// trusting it, so memory grows with the data, not with the header.
+	want := int64(n) * itemSize
+	raw, err := io.ReadAll(io.LimitReader(br, want))
+	if err == nil && int64(len(raw)) < want {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
 		return nil, nil, fmt.Errorf("array of shape %s is truncated (%w); write it again", npyShapeString(shape), err)
 	}
 	data := make([]float32, n)
