@@ -254,42 +254,27 @@ func (r taskRun) run(ctx context.Context, add func(Result) error, skip func(Skip
 // restorations are scored against: cropped when cropping, as it was when
 // padding.
 func (r *taskRun) measure() (method.Problem, string, error) {
-	m := max(r.task.Factor, 1)
+	var all []method.Settings
 	for _, e := range r.cfg.Methods {
-		// A method whose network cannot be opened fails on its own below.
-		if k, err := e.Settings.Multiple(r.cfg.Models, r.task); err == nil {
-			m = lcm(m, k)
-		}
+		all = append(all, e.Settings)
 	}
+	m := method.CommonMultiple(r.cfg.Models, r.task, all...)
 	fit := r.cfg.Fit
 	if fit == "" {
 		fit = method.FitPad
 	}
-	x, padBottom, padRight, err := method.FitClean(r.clean, fit, m)
+	p, info, err := method.DegradeFitted(r.task, r.clean, "", r.task.SigmaY, r.cfg.Seed, fit, m)
 	if err != nil {
 		return method.Problem{}, "", err
 	}
-	fitted := ""
-	switch {
-	case padBottom+padRight > 0:
-		fitted = "padded"
-	case x != r.clean:
-		fitted, r.clean = "cropped", x
+	switch s := r.clean.Shape; {
+	case info.PadBottom+info.PadRight > 0:
+		return p, "padded", nil
+	case info.Height != s.H || info.Width != s.W:
+		r.clean, err = restore.Crop(r.clean, info.Height, info.Width)
+		return p, "cropped", err
 	}
-	keep, err := r.task.Mask("", x.Shape.H, x.Shape.W, r.cfg.Seed)
-	if err != nil {
-		return method.Problem{}, "", err
-	}
-	p, err := method.Degrade(r.task, x, keep, r.task.SigmaY, r.cfg.Seed)
-	return p, fitted, err
-}
-
-func lcm(a, b int) int {
-	g, h := a, b
-	for h != 0 {
-		g, h = h, g%h
-	}
-	return a / g * b
+	return p, "", nil
 }
 
 // restore runs one method on the problem, scores it into res and saves

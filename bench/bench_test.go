@@ -146,7 +146,7 @@ func TestRunRecordsFailuresAndGoesOn(t *testing.T) {
 		wants := []string{"bad  : ", "good sr4 ddrm: ", "not available"}
 		results4 := 4 // baseline on good and odd, sr4 and denoise
 		if fit == method.FitError {
-			wants, results4 = append(wants, "odd sr4 : ", "--fit pad"), 3
+			wants, results4 = append(wants, "odd sr4 : ", "fit pad or fit crop"), 3
 		}
 		for _, want := range wants {
 			if !strings.Contains(all, want) {

@@ -13,14 +13,21 @@ import (
 // exampleRows is how many images the per-task example grids show.
 const exampleRows = 3
 
+// comparisonZoom is how many times the comparison figures enlarge their
+// crop: a quarter of a 256x256 image comes out at 256x256.
+const comparisonZoom = 4
+
 // WriteFigures draws the study's figures into out/figures from the results,
 // their summaries (with FID and KID attached when computed) and the images
 // Run saved under out: per task a grid of examples (clean, degraded, each
-// method), PSNR and SSIM bars per task and method, and per task the
+// method) at full resolution, a comparison of the methods on the first
+// image with a zoomed crop and each method's PSNR (viz.Comparison; crop, in
+// the image's pixels, or where the methods differ most when crop is
+// empty), PSNR and SSIM bars per task and method, and per task the
 // quality-against-throughput scatter (FID when computed, else KID, else
 // PSNR). Intermediate-result grids are saved by Run itself (see
 // Config.StepGrids) and listed here too. It returns the paths of the figures.
-func WriteFigures(out string, results []Result, sums []Summary) ([]string, error) {
+func WriteFigures(out string, results []Result, sums []Summary, crop image.Rectangle) ([]string, error) {
 	dir := filepath.Join(out, "figures")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create %s: %w", dir, err)
@@ -72,6 +79,13 @@ func WriteFigures(out string, results []Result, sums []Summary) ([]string, error
 		if err := save(task+"_examples.png", viz.FromImage(grid)); err != nil {
 			return paths, err
 		}
+		cmp, err := comparison(out, task, results, crop)
+		if err != nil {
+			return paths, err
+		}
+		if err := save(task+"_compare.png", viz.FromImage(cmp)); err != nil {
+			return paths, err
+		}
 		for _, r := range results {
 			if p := StepGridPath(out, r.Task, r.Image, r.Method); r.Task == task && fileExists(p) {
 				paths = append(paths, p)
@@ -116,7 +130,64 @@ func exampleGrid(out, task string, results []Result) (*image.NRGBA, error) {
 		}
 		cells = append(cells, row)
 	}
-	return viz.Grid(cells, images, cols, viz.GridOptions{CellHeight: 128})
+	return viz.Grid(cells, images, cols, viz.GridOptions{})
+}
+
+// comparison shows the task's first image restored by every method, at full
+// resolution over a zoomed crop, with each method's PSNR on it.
+func comparison(out, task string, results []Result, crop image.Rectangle) (*image.NRGBA, error) {
+	var mine []Result
+	for _, r := range results {
+		if r.Task == task && (len(mine) == 0 || r.Image == mine[0].Image) {
+			mine = append(mine, r)
+		}
+	}
+	if len(mine) == 0 {
+		return nil, fmt.Errorf("comparison: no results for task %s", task)
+	}
+	load := func(label string) (*restore.Tensor, image.Image, error) {
+		t, err := restore.LoadImage(ImagePath(out, task, mine[0].Image, label))
+		if err != nil {
+			return nil, nil, fmt.Errorf("comparison: %w (rerun bench to recreate the images)", err)
+		}
+		t = restore.ToRGB(t)
+		img, err := viz.Image(t, 0, false)
+		return t, img, err
+	}
+	names := []string{"clean", "degraded"}
+	captions := []string{mine[0].Image, task}
+	var images []image.Image
+	var restored []*restore.Tensor
+	for _, label := range names {
+		_, img, err := load(label)
+		if err != nil {
+			return nil, err
+		}
+		images = append(images, img)
+	}
+	for _, r := range mine {
+		t, img, err := load(r.Method)
+		if err != nil {
+			return nil, err
+		}
+		names, captions = append(names, r.Method), append(captions, fmt.Sprintf("%.2f dB", r.PSNR))
+		images, restored = append(images, img), append(restored, t)
+	}
+	if crop.Empty() {
+		s := restored[0].Shape
+		side := max(min(s.H, s.W)/comparisonZoom, 1)
+		var err error
+		if len(restored) < 2 {
+			crop = image.Rect(0, 0, side, side).Add(image.Pt((s.W-side)/2, (s.H-side)/2))
+		} else if crop, err = viz.MostDifferentCrop(restored, side, side); err != nil {
+			return nil, err
+		}
+	}
+	g, err := viz.Comparison(names, captions, images, crop, comparisonZoom, viz.GridOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("%s comparison of %s: %w; the results are saved: redraw with 'restorelab figures --out %s --crop X,Y,W,H'", task, mine[0].Image, err, out)
+	}
+	return g, nil
 }
 
 // scatterScore picks the study's quality measure for the throughput

@@ -56,6 +56,20 @@ func (s Settings) Multiple(ms Models, task restore.Task) (int, error) {
 	}
 }
 
+// CommonMultiple returns what the clean image's sides must be multiples of
+// for the task and every one of the settings' networks, so that several
+// methods restore one measurement. Settings whose network cannot be opened
+// are left out: they fail on their own when built.
+func CommonMultiple(ms Models, task restore.Task, settings ...Settings) int {
+	m := max(task.Factor, 1)
+	for _, s := range settings {
+		if k, err := s.Multiple(ms, task); err == nil {
+			m = lcm(m, k)
+		}
+	}
+	return m
+}
+
 func lcm(a, b int) int {
 	g, h := a, b
 	for h != 0 {
@@ -84,7 +98,7 @@ func FitClean(clean *restore.Tensor, f Fit, m int) (x *restore.Tensor, padBottom
 	case f == FitError:
 		return nil, 0, 0, sizeError(s.W, s.H, m)
 	case h < 1 || w < 1:
-		return nil, 0, 0, fmt.Errorf("the image is %dx%d, smaller than %d, the least side that fits; pad it instead (--fit pad)", s.W, s.H, m)
+		return nil, 0, 0, fmt.Errorf("the image is %dx%d, smaller than %d, the least side that fits; pad it instead (fit pad: --fit pad on the command line, set fit pad in the REPL)", s.W, s.H, m)
 	case f == FitCrop:
 		x, err = restore.Crop(clean, h, w)
 		return x, 0, 0, err
@@ -98,7 +112,7 @@ func sizeError(w, h, m int) error {
 	if w >= m && h >= m {
 		fix += fmt.Sprintf(" or crop to %dx%d", w/m*m, h/m*m)
 	}
-	return fmt.Errorf("the image is %dx%d but this task and network take sides that are multiples of %d: %s (--fit pad or --fit crop does it)", w, h, m, fix)
+	return fmt.Errorf("the image is %dx%d but this task and network take sides that are multiples of %d: %s (fit pad or fit crop does it: --fit on the command line, set fit in the REPL)", w, h, m, fix)
 }
 
 // Fitting is how a measurement was fitted: the restoration is cropped to
@@ -144,7 +158,7 @@ func FitMeasurement(task restore.Task, meas *restore.Measurement, f Fit, m int) 
 		return nil, Fitting{}, sizeError(clean.W, clean.H, m)
 	}
 	if h < 1 || w < 1 {
-		return nil, Fitting{}, fmt.Errorf("the image is %dx%d, smaller than %d, the least side that fits; pad it instead (--fit pad)", clean.W, clean.H, m)
+		return nil, Fitting{}, fmt.Errorf("the image is %dx%d, smaller than %d, the least side that fits; pad it instead (fit pad: --fit pad on the command line, set fit pad in the REPL)", clean.W, clean.H, m)
 	}
 	// The measurement's own sides scale like the clean image's.
 	r := max(task.Factor, 1)
@@ -235,4 +249,32 @@ func (in Input) Output(x *restore.Tensor) (*restore.Tensor, error) {
 		}
 	}
 	return g, nil
+}
+
+// DegradeFitted fits a clean image to sides that are multiples of m (see
+// Fit; the task's factor at least), draws or reads the task's mask at the
+// image's own size and fits it with the image, and degrades the result. The
+// info records the task, the noise, the seed and the size a restoration is
+// cropped back to: the clean image's, or the cropped size when cropping.
+func DegradeFitted(task restore.Task, clean *restore.Tensor, mask string, sigmaY float64, seed uint64, f Fit, m int) (Problem, restore.MeasurementInfo, error) {
+	s := clean.Shape
+	keep, err := task.Mask(mask, s.H, s.W, seed)
+	if err != nil {
+		return Problem{}, restore.MeasurementInfo{}, err
+	}
+	fitted, padBottom, padRight, err := FitClean(clean, f, lcm(max(task.Factor, 1), max(m, 1)))
+	if err != nil {
+		return Problem{}, restore.MeasurementInfo{}, err
+	}
+	fs := fitted.Shape
+	switch {
+	case padBottom+padRight > 0:
+		keep = restore.PadMask(keep, s.H, s.W, fs.H, fs.W)
+	case fitted != clean:
+		keep = restore.CropMask(keep, s.W, fs.H, fs.W)
+	}
+	p, err := Degrade(task, fitted, keep, sigmaY, seed)
+	info := restore.MeasurementInfo{Task: task.Name, Operator: task.Description, SigmaY: sigmaY, Seed: seed,
+		Height: fs.H - padBottom, Width: fs.W - padRight, PadBottom: padBottom, PadRight: padRight}
+	return p, info, err
 }

@@ -77,13 +77,15 @@ func (sh *Shell) options(kind argKind, words []string) []string {
 			return []string{"default"}
 		case "sigma_y":
 			return []string{"auto"}
+		case "fit":
+			return []string{string(method.FitPad), string(method.FitCrop), string(method.FitError)}
 		}
 	}
 	return nil
 }
 
 // imageExts are the file types load and measure read.
-var imageExts = []string{".png", ".jpg", ".jpeg", ".npy"}
+var imageExts = []string{".png", ".jpg", ".jpeg", ".npy", ".npz"}
 
 // completePath lists the files and folders starting with prefix, hiding dot
 // files unless the prefix names one; images limits files to imageExts.

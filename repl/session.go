@@ -39,7 +39,7 @@ const DefaultHistoryBytes = 512 << 20
 
 // SessionKeys are the settings of the session itself, which every method
 // shares; the method's own settings follow them (see Session.Keys).
-var SessionKeys = []string{"task", "method", "sigma_y", "seed"}
+var SessionKeys = []string{"task", "method", "sigma_y", "seed", "fit"}
 
 // Metrics compare an estimate with the clean image and the measurement.
 type Metrics struct {
@@ -86,6 +86,7 @@ type Session struct {
 	task   string
 	sigmaY float64 // negative: the task's own level
 	seed   uint64
+	fit    method.Fit
 	// method holds the current method's settings; given are the method
 	// settings the user set, which carry over to another method that has
 	// them.
@@ -99,6 +100,7 @@ type Session struct {
 	yName     string
 	yTask     string  // the task y was degraded with; "" for a file
 	yRounding float64 // the rounding noise of the file y came from
+	yInfo     *restore.MeasurementInfo
 	run       *run
 }
 
@@ -111,6 +113,7 @@ type run struct {
 	model, modelName string
 	hasModel         bool
 	p                method.Problem
+	input            method.Input    // how p was fitted; its Output crops results back
 	ref              *restore.Tensor // the clean image if it matches the result
 	sampler          restore.Sampler
 	last             *restore.StepInfo
@@ -128,7 +131,7 @@ func NewSession(cfg Config) *Session {
 	if cfg.Models == nil {
 		cfg.Models = method.Analytic{}
 	}
-	return &Session{cfg: cfg, task: "sr4", sigmaY: -1, method: method.DDRM.Defaults(), given: map[string]string{}}
+	return &Session{cfg: cfg, task: "sr4", sigmaY: -1, fit: method.FitPad, method: method.DDRM.Defaults(), given: map[string]string{}}
 }
 
 // Method returns the current method's settings; changing them changes the
@@ -194,6 +197,12 @@ func (s *Session) Set(key, value string) error {
 			return fmt.Errorf("seed %q is not a non-negative integer", value)
 		}
 		s.seed = v
+	case "fit":
+		f, err := method.ParseFit(value)
+		if err != nil {
+			return err
+		}
+		s.fit = f
 	default:
 		if !s.method.Has(key) {
 			if len(method.With(key)) == 0 {
@@ -246,6 +255,8 @@ func (s *Session) Value(key string) (string, error) {
 		return strconv.FormatFloat(s.sigmaY, 'g', -1, 64), nil
 	case "seed":
 		return strconv.FormatUint(s.seed, 10), nil
+	case "fit":
+		return string(s.fit), nil
 	}
 	if !s.method.Has(key) {
 		return "", fmt.Errorf("unknown setting %q; use one of %s", key, strings.Join(s.Keys(), ", "))
@@ -274,7 +285,7 @@ func (s *Session) LoadClean(path string) error {
 		s.dropMeasurement()
 	}
 	if s.run != nil {
-		s.run.ref = s.reference(s.run.p.Op.InShape(), s.run.p.Y.N)
+		s.run.ref = s.reference(s.run.input, s.run.p.Y.N)
 		s.rescore()
 	}
 	return nil
@@ -289,12 +300,18 @@ func (s *Session) LoadMeasurement(path string) error {
 		return err
 	}
 	s.dropMeasurement()
-	s.y, s.keep, s.yName, s.yRounding = m.Y, m.Keep, filepath.Base(path), m.Quantisation
+	s.y, s.keep, s.yName, s.yRounding, s.yInfo = m.Y, m.Keep, filepath.Base(path), m.Quantisation, m.Info
+	if i := m.Info; i != nil {
+		// The file knows how it was made: its task and noise become the
+		// settings, as restore takes them from it.
+		s.task, s.sigmaY = i.Task, i.SigmaY
+		s.yName = fmt.Sprintf("%s: %s, sigma_y %g, of a %dx%d image", s.yName, i.Task, i.SigmaY, i.Width, i.Height)
+	}
 	return nil
 }
 
 func (s *Session) dropMeasurement() {
-	s.y, s.keep, s.yName, s.yTask, s.yRounding, s.run = nil, nil, "", "", 0, nil
+	s.y, s.keep, s.yName, s.yTask, s.yRounding, s.yInfo, s.run = nil, nil, "", "", 0, nil, nil
 }
 
 // Degrade makes the measurement y = H x + sigma_y z from the clean image,
@@ -311,17 +328,13 @@ func (s *Session) Degrade(task string) error {
 	if s.clean == nil {
 		return errors.New("no clean image; load FILE first (or measure FILE to restore a measurement)")
 	}
-	keep, err := t.Mask("", s.clean.Shape.H, s.clean.Shape.W, s.seed)
-	if err != nil {
-		return err
-	}
-	p, err := method.Degrade(t, s.clean, keep, s.sigmaFor(t), s.seed)
+	p, info, err := method.DegradeFitted(t, s.clean, "", s.sigmaFor(t), s.seed, s.fit, 1)
 	if err != nil {
 		return err
 	}
 	s.dropMeasurement()
 	s.task = task
-	s.y, s.keep, s.yName, s.yTask = p.Y, keep, fmt.Sprintf("%s of %s, sigma_y %g", task, s.cleanName, s.sigmaFor(t)), task
+	s.y, s.keep, s.yName, s.yTask, s.yInfo = p.Y, p.Keep, fmt.Sprintf("%s of %s, sigma_y %g", task, s.cleanName, s.sigmaFor(t)), task, &info
 	return nil
 }
 
@@ -345,16 +358,25 @@ func (s *Session) Start() error {
 	if err != nil {
 		return err
 	}
-	p, err := method.Measure(task, &restore.Measurement{Y: s.y, Keep: s.keep, Quantisation: s.yRounding}, s.sigmaFor(task), "")
+	if i := s.yInfo; i != nil && i.Task != s.task {
+		return fmt.Errorf("the measurement was made with %s but the task is %s; set task %s", i.Task, s.task, i.Task)
+	}
+	settings := s.method.Clone()
+	multiple, err := settings.Multiple(s.cfg.Models, task)
 	if err != nil {
 		return err
 	}
-	settings := s.method.Clone()
+	meas := &restore.Measurement{Y: s.y, Keep: s.keep, Quantisation: s.yRounding, Info: s.yInfo}
+	in, err := method.Prepare(task, meas, s.sigmaFor(task), "", s.fit, multiple)
+	if err != nil {
+		return err
+	}
+	p := in.Problem
 	sampler, err := settings.Sampler(s.cfg.Models, p, s.seed)
 	if err != nil {
 		return err
 	}
-	r := &run{method: settings.Method().Name, settings: describeSettings(settings), seed: s.seed, p: p, ref: s.reference(p.Op.InShape(), s.y.N), sampler: sampler}
+	r := &run{method: settings.Method().Name, settings: describeSettings(settings), seed: s.seed, p: p, input: in, ref: s.reference(in, s.y.N), sampler: sampler}
 	r.model, r.hasModel = settings.Model()
 	if r.hasModel {
 		r.modelName = s.modelName(settings)
@@ -414,13 +436,14 @@ func (s *Session) release() {
 	rel.Release(keep...)
 }
 
-// reference returns the clean image if it is what a restoration of that
-// shape and count estimates.
-func (s *Session) reference(shape restore.Shape, n int) *restore.Tensor {
-	if s.clean != nil && s.clean.Shape == shape && s.clean.N == n {
-		return s.clean
+// reference returns the clean image if it is what n restorations of the
+// prepared input estimate, once cropped back.
+func (s *Session) reference(in method.Input, n int) *restore.Tensor {
+	c := s.clean
+	if c == nil || c.N != n || c.Shape != (restore.Shape{C: in.Op.InShape().C, H: in.Height, W: in.Width}) {
+		return nil
 	}
-	return nil
+	return c
 }
 
 // sampling returns the current DDRM run.
@@ -498,14 +521,22 @@ func (r *run) record(info *restore.StepInfo) (StepRecord, error) {
 	return rec, nil
 }
 
-// metrics scores an estimate on the [0, 1] scale, unclamped; PSNR and SSIM
-// see it clamped, as a saved image would be.
+// metrics scores an estimate of the fitted problem on the [0, 1] scale:
+// consistency unclamped against the measurement, PSNR and SSIM cropped
+// back to the clean image and clamped, as a saved image would be.
 func (r *run) metrics(x *restore.Tensor) Metrics {
 	m := Metrics{PSNR: math.NaN(), SSIM: math.NaN(), Consistency: restore.Consistency(r.p.Op, x, r.p.Y)}
 	if r.ref == nil {
 		return m
 	}
-	c := x.Clone().Clamp(0, 1)
+	c, err := r.input.Crop(x)
+	if err != nil {
+		return m
+	}
+	if c == x {
+		c = x.Clone()
+	}
+	c.Clamp(0, 1)
 	if v, err := restore.PSNRTensor(c, r.ref); err == nil {
 		m.PSNR = v
 	}
@@ -598,11 +629,27 @@ func (s *Session) Records() []StepRecord {
 // ResultMetrics scores the run's result: the final sample, the latest
 // x0_hat, or the baseline.
 func (s *Session) ResultMetrics() (Metrics, error) {
-	x, err := s.Tensor("result")
+	x, err := s.result()
 	if err != nil {
 		return Metrics{}, err
 	}
 	return s.run.metrics(x), nil
+}
+
+// result is the run's result at the fitted problem's size.
+func (s *Session) result() (*restore.Tensor, error) {
+	if s.run != nil && s.run.sampler.Len() == 0 {
+		return s.run.sampler.Result()
+	}
+	r, err := s.sampling()
+	if err != nil {
+		return nil, err
+	}
+	x, err := r.sampler.Result()
+	if err != nil {
+		return nil, errors.New("no result yet; take a step first")
+	}
+	return x, nil
 }
 
 // Images are the names Tensor accepts.
@@ -630,18 +677,11 @@ func (s *Session) Tensor(what string) (*restore.Tensor, error) {
 		}
 		return s.y, nil
 	case "result":
-		if s.run != nil && s.run.sampler.Len() == 0 {
-			return s.run.sampler.Result()
-		}
-		r, err := s.sampling()
+		x, err := s.result()
 		if err != nil {
 			return nil, err
 		}
-		x, err := r.sampler.Result()
-		if err != nil {
-			return nil, errors.New("no result yet; take a step first")
-		}
-		return x, nil
+		return s.run.input.Output(x)
 	case "xt":
 		r, err := s.sampling()
 		if err != nil {
@@ -656,7 +696,11 @@ func (s *Session) Tensor(what string) (*restore.Tensor, error) {
 		if r.last == nil {
 			return nil, errors.New("no x0_hat yet; take a step first")
 		}
-		return pixelX0(r.last)
+		x, err := pixelX0(r.last)
+		if err != nil {
+			return nil, err
+		}
+		return r.input.Output(x)
 	}
 	return nil, fmt.Errorf("unknown image %q; use one of %s", what, strings.Join(Images, ", "))
 }

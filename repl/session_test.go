@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/restorelab/restorelab/method"
 	"github.com/restorelab/restorelab/restore"
 )
 
@@ -310,5 +311,72 @@ func TestDefaultModel(t *testing.T) {
 	must(t, s.Start())
 	if st := s.Status(); st.Model != "gaussian" {
 		t.Errorf("status model %q", st.Model)
+	}
+}
+
+// TestOddSizesFit: a 30x30 image, which 4x super-resolution does not take,
+// is padded by default and restored to 30x30 with PSNR against the clean
+// image; fit crop gives 28x28; fit error refuses it at degrade, naming
+// the fix.
+func TestOddSizesFit(t *testing.T) {
+	ctx := context.Background()
+	clean := writeTestImage(t, 30)
+	for _, tc := range []struct {
+		fit  string
+		side int
+	}{{"pad", 30}, {"crop", 28}} {
+		s := NewSession(Config{})
+		must(t, s.Set("fit", tc.fit))
+		must(t, s.Set("steps", "3"))
+		must(t, s.LoadClean(clean))
+		must(t, s.Degrade("sr4"))
+		must(t, s.Start())
+		must(t, s.Step(ctx, 0, nil))
+		x := tensor(t, s, "result")
+		if x.Shape.H != tc.side || x.Shape.W != tc.side {
+			t.Errorf("fit %s: result %v, want %dx%d", tc.fit, x.Shape, tc.side, tc.side)
+		}
+		m, err := s.ResultMetrics()
+		must(t, err)
+		if tc.fit == "pad" && !(m.PSNR > 15) {
+			t.Errorf("fit pad: PSNR %g against the clean image", m.PSNR)
+		}
+		if x0 := tensor(t, s, "x0"); x0.Shape != x.Shape {
+			t.Errorf("fit %s: x0 %v, result %v", tc.fit, x0.Shape, x.Shape)
+		}
+	}
+	s := NewSession(Config{})
+	must(t, s.Set("fit", "error"))
+	must(t, s.LoadClean(clean))
+	if err := s.Degrade("sr4"); err == nil || !strings.Contains(err.Error(), "set fit in the REPL") {
+		t.Errorf("fit error: %v", err)
+	}
+	if err := s.Set("fit", "stretch"); err == nil {
+		t.Error("fit stretch accepted")
+	}
+
+	// A measurement file from 'restorelab degrade' sets the task and noise
+	// and restores to the clean image's size.
+	x, err := restore.LoadImage(clean)
+	must(t, err)
+	task, err := restore.LookupTask("sr4-noisy")
+	must(t, err)
+	p, info, err := method.DegradeFitted(task, x, "", task.SigmaY, 1, method.FitPad, 1)
+	must(t, err)
+	npz := filepath.Join(t.TempDir(), "y.npz")
+	must(t, restore.SaveMeasurement(npz, p.Y, p.Keep, info))
+	s = NewSession(Config{})
+	must(t, s.Set("steps", "2"))
+	must(t, s.LoadMeasurement(npz))
+	if v, _ := s.Value("task"); v != "sr4-noisy" {
+		t.Errorf("task %s after measuring an sr4-noisy file", v)
+	}
+	if v, _ := s.Value("sigma_y"); v != "0.05" {
+		t.Errorf("sigma_y %s after measuring a file made with 0.05", v)
+	}
+	must(t, s.Start())
+	must(t, s.Step(ctx, 0, nil))
+	if r := tensor(t, s, "result"); r.Shape.H != 30 || r.Shape.W != 30 {
+		t.Errorf("the file's restoration is %v, want 30x30", r.Shape)
 	}
 }

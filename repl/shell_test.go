@@ -113,7 +113,7 @@ func TestComplete(t *testing.T) {
 		{"", commandNamesSpaced(), 0},
 		{"s", []string{"set ", "start ", "step ", "show ", "save ", "status "}, 1},
 		{"help st", []string{"start ", "step ", "status "}, 2},
-		{"set ", []string{"task ", "method ", "sigma_y ", "seed ", "model ", "steps ", "eta ", "eta_b "}, 0},
+		{"set ", []string{"task ", "method ", "sigma_y ", "seed ", "fit ", "model ", "steps ", "eta ", "eta_b "}, 0},
 		{"set task sr", []string{"sr2 ", "sr4 ", "sr4-avg ", "sr4-noisy ", "sr8 "}, 2},
 		{"set method b", []string{"baseline "}, 1},
 		{"set model f", []string{"ffhq256 "}, 1},

@@ -31,3 +31,5 @@ func TestGoldenCurvePlot(t *testing.T)         { check(t, ExampleCurvePlot, "cur
 func TestGoldenSchedulePlot(t *testing.T)      { check(t, ExampleSchedulePlot, "schedule.png") }
 func TestGoldenBarChart(t *testing.T)          { check(t, ExampleBarChart, "bars.png") }
 func TestGoldenScatterThroughput(t *testing.T) { check(t, ExampleScatterThroughput, "scatter.png") }
+
+func TestGoldenComparison(t *testing.T) { check(t, ExampleComparison, "comparison.png") }

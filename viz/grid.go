@@ -28,6 +28,9 @@ type GridOptions struct {
 	Background color.Color
 	// Text colours the labels, black by default.
 	Text color.Color
+	// Footers, when given, are one single-line text per column, drawn under
+	// the grid: a score under each method, say.
+	Footers []string
 }
 
 func (o GridOptions) withDefaults() GridOptions {
@@ -77,6 +80,9 @@ func Grid(cells [][]image.Image, rowLabels, colLabels []string, opts GridOptions
 	if colLabels != nil && len(colLabels) != cols {
 		return nil, fmt.Errorf("viz: %d column labels for %d columns", len(colLabels), cols)
 	}
+	if opts.Footers != nil && len(opts.Footers) != cols {
+		return nil, fmt.Errorf("viz: %d footers for %d columns", len(opts.Footers), cols)
+	}
 
 	// Scale the cells and size the rows and columns.
 	scaled := make([][]*image.NRGBA, len(cells))
@@ -120,6 +126,9 @@ func Grid(cells [][]image.Image, rowLabels, colLabels []string, opts GridOptions
 	for c, l := range colLabels {
 		colW[c] = max(colW[c], xfont.MeasureString(face, l).Ceil())
 	}
+	for c, l := range opts.Footers {
+		colW[c] = max(colW[c], xfont.MeasureString(face, l).Ceil())
+	}
 	gap := opts.Gap
 	left := gap
 	if labelW > 0 {
@@ -136,6 +145,9 @@ func Grid(cells [][]image.Image, rowLabels, colLabels []string, opts GridOptions
 	height := top + gap*(len(cells)-1) + gap
 	for _, h := range rowH {
 		height += h
+	}
+	if hasText(opts.Footers) {
+		height += lineH + gap
 	}
 
 	out := image.NewNRGBA(image.Rect(0, 0, width, height))
@@ -167,6 +179,12 @@ func Grid(cells [][]image.Image, rowLabels, colLabels []string, opts GridOptions
 			x += colW[c] + gap
 		}
 		y += rowH[r] + gap
+	}
+	x = left
+	for c, l := range opts.Footers {
+		w := xfont.MeasureString(face, l).Ceil()
+		text(l, x+(colW[c]-w)/2, y+m.Ascent.Ceil())
+		x += colW[c] + gap
 	}
 	return out, nil
 }

@@ -568,3 +568,41 @@ func TestSave(t *testing.T) {
 		t.Errorf("folder holds %d files after the failures, want 2 (no temporary files left)", len(entries))
 	}
 }
+
+func TestMostDifferentCropFindsTheDisagreement(t *testing.T) {
+	s := restore.Shape{C: 3, H: 40, W: 50}
+	a, b, c := restore.NewTensor(1, s), restore.NewTensor(1, s), restore.NewTensor(1, s)
+	for i := range a.Data {
+		a.Data[i] = 0.5
+	}
+	copy(b.Data, a.Data)
+	copy(c.Data, a.Data)
+	// b and c disagree with a in a 6x6 patch at rows 20..25, columns 30..35.
+	for ch := range 3 {
+		for i := 20; i < 26; i++ {
+			for j := 30; j < 36; j++ {
+				b.Data[(ch*40+i)*50+j] = 1
+				c.Data[(ch*40+i)*50+j] = 0
+			}
+		}
+	}
+	r, err := viz.MostDifferentCrop([]*restore.Tensor{a, b, c}, 16, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !image.Rect(30, 20, 36, 26).In(r) || r.Dx() != 16 || r.Dy() != 16 {
+		t.Errorf("crop %v misses the patch (30,20)-(36,26)", r)
+	}
+	if _, err := viz.MostDifferentCrop([]*restore.Tensor{a}, 8, 8); err == nil {
+		t.Error("one image has no disagreement to find")
+	}
+}
+
+func TestComparisonRejectsBadCrop(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 8, 8))
+	for _, crop := range []image.Rectangle{{}, image.Rect(4, 4, 12, 12)} {
+		if _, err := viz.Comparison([]string{"a"}, nil, []image.Image{img}, crop, 2, viz.GridOptions{}); err == nil {
+			t.Errorf("crop %v of an 8x8 image accepted", crop)
+		}
+	}
+}

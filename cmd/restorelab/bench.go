@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"os"
 	"path/filepath"
@@ -40,8 +41,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	seed := fs.Uint64("seed", 0, "seed of the degradation noise and of the samplers")
 	stepGrids := fs.Int("step-grids", 1, "save the intermediate estimates of this many images per task and sampler")
 	fitName := fitFlag(fs)
+	cropFlag := cropFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	crop, err := parseCrop(*cropFlag)
+	if err != nil {
+		return fs.usageError("--crop: %v", err)
 	}
 	fit, err := method.ParseFit(*fitName)
 	if err != nil {
@@ -144,7 +150,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	}
 	f := &bench.File{Settings: run, Data: *data, Results: results, Skipped: skipped}
-	return finishBench(ctx, *out, f, feats, stdout, stderr)
+	return finishBench(ctx, *out, f, feats, crop, stdout, stderr)
 }
 
 // openInception opens the feature network of --inception, or returns nil
@@ -158,7 +164,7 @@ func openInception(name string) (*models.Inception, error) {
 
 // finishBench computes FID and KID when a feature network is given, saves
 // f as results.json and writes the reports.
-func finishBench(ctx context.Context, out string, f *bench.File, feats *models.Inception, stdout, stderr io.Writer) error {
+func finishBench(ctx context.Context, out string, f *bench.File, feats *models.Inception, crop image.Rectangle, stdout, stderr io.Writer) error {
 	if feats != nil {
 		var bar *progress.Bar
 		metrics, err := bench.Distances(ctx, out, f.Results, feats, f.Settings.Seed, func(n, total int, what string) {
@@ -182,7 +188,7 @@ func finishBench(ctx context.Context, out string, f *bench.File, feats *models.I
 	if err := f.Save(filepath.Join(out, bench.ResultsName(0, 1))); err != nil {
 		return err
 	}
-	return writeReports(out, f, stdout)
+	return writeReports(out, f, crop, stdout)
 }
 
 // errInterrupted is a cancelled run whose partial results were saved.
@@ -192,11 +198,16 @@ func runBenchMerge(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs := newFlagSet("bench merge", "bench merge --out DIR [--inception MODEL]", stderr)
 	out := fs.String("out", "", "the folder the shards wrote to")
 	inception := fs.String("inception", "", inceptionHelp)
+	cropFlag := cropFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := require(fs, "out"); err != nil {
 		return err
+	}
+	crop, err := parseCrop(*cropFlag)
+	if err != nil {
+		return fs.usageError("--crop: %v", err)
 	}
 	merged, err := bench.Merge(*out)
 	if err != nil {
@@ -209,10 +220,10 @@ func runBenchMerge(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if feats != nil {
 		defer feats.Close()
 	}
-	return finishBench(ctx, *out, merged, feats, stdout, stderr)
+	return finishBench(ctx, *out, merged, feats, crop, stdout, stderr)
 }
 
-func writeReports(out string, f *bench.File, stdout io.Writer) error {
+func writeReports(out string, f *bench.File, crop image.Rectangle, stdout io.Writer) error {
 	results := f.Results
 	summaries := bench.Summarise(results)
 	bench.AttachMetrics(summaries, f.Metrics)
@@ -226,7 +237,7 @@ func writeReports(out string, f *bench.File, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprint(stdout, bench.Markdown(summaries, f.Skipped))
-	figures, err := bench.WriteFigures(out, results, summaries)
+	figures, err := bench.WriteFigures(out, results, summaries, crop)
 	if err != nil {
 		return err
 	}
@@ -235,10 +246,15 @@ func writeReports(out string, f *bench.File, stdout io.Writer) error {
 }
 
 func runFigures(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("figures", "figures --out DIR", stderr)
+	fs := newFlagSet("figures", "figures --out DIR [--crop X,Y,W,H]", stderr)
 	out := fs.String("out", "", "a folder 'restorelab bench' wrote")
+	cropFlag := cropFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	crop, err := parseCrop(*cropFlag)
+	if err != nil {
+		return fs.usageError("--crop: %v", err)
 	}
 	if err := require(fs, "out"); err != nil {
 		return err
@@ -252,7 +268,7 @@ func runFigures(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	summaries := bench.Summarise(f.Results)
 	bench.AttachMetrics(summaries, f.Metrics)
-	paths, err := bench.WriteFigures(*out, f.Results, summaries)
+	paths, err := bench.WriteFigures(*out, f.Results, summaries, crop)
 	if err != nil {
 		return err
 	}
@@ -315,6 +331,24 @@ func uniqueList(items []string, what string, stderr io.Writer) []string {
 		out = append(out, it)
 	}
 	return out
+}
+
+// cropFlag adds --crop, the zoomed window of the comparison figures.
+func cropFlag(fs *flagSet) *string {
+	return fs.String("crop", "", "X,Y,W,H: the window, in the clean image's pixels, that the comparison figures (TASK_compare.png) enlarge; default: where the methods differ most")
+}
+
+// parseCrop reads X,Y,W,H; "" is the empty rectangle (choose
+// automatically).
+func parseCrop(s string) (image.Rectangle, error) {
+	if s == "" {
+		return image.Rectangle{}, nil
+	}
+	var x, y, w, h int
+	if n, err := fmt.Sscanf(s, "%d,%d,%d,%d", &x, &y, &w, &h); err != nil || n != 4 || x < 0 || y < 0 || w < 1 || h < 1 {
+		return image.Rectangle{}, fmt.Errorf("%q is not X,Y,W,H with X, Y >= 0 and W, H >= 1, e.g. 96,64,64,64", s)
+	}
+	return image.Rect(x, y, x+w, y+h), nil
 }
 
 func splitList(s string) []string {

@@ -55,6 +55,7 @@ func TestBenchSkipsResumesAndCompares(t *testing.T) {
 		bench.StepGridPath(out, "sr4", "a", "ddrm:gaussian"),
 		filepath.Join(out, "figures", "psnr_bars.png"),
 		filepath.Join(out, "figures", "sr4_examples.png"),
+		filepath.Join(out, "figures", "sr4_compare.png"),
 		filepath.Join(out, "figures", "denoise_throughput.png"),
 	} {
 		if _, err := os.Stat(p); err != nil {
@@ -69,6 +70,15 @@ func TestBenchSkipsResumesAndCompares(t *testing.T) {
 	}
 	if code, stdout, stderr := cli(t, "figures", "--out", out); code != 0 || !strings.Contains(stdout, "sr4_examples.png") {
 		t.Errorf("figures: %d %q %q", code, stdout, stderr)
+	}
+	// A chosen crop: the 32x32 images' top-left 8x8, enlarged 4 times.
+	if code, _, stderr := cli(t, "figures", "--out", out, "--crop", "0,0,8,8"); code != 0 {
+		t.Errorf("figures --crop: %d %q", code, stderr)
+	}
+	for _, tc := range []struct{ crop, want string }{{"0,0,8", "X,Y,W,H"}, {"30,30,8,8", "not inside"}} {
+		if code, _, stderr := cli(t, "figures", "--out", out, "--crop", tc.crop); code == 0 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("figures --crop %s: %d %q, want %q", tc.crop, code, stderr, tc.want)
+		}
 	}
 	if code, _, stderr := cli(t, "figures", "--out", t.TempDir()); code != 1 || !strings.Contains(stderr, "no results.json") {
 		t.Errorf("figures without results: %d %q", code, stderr)

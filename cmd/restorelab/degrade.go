@@ -67,26 +67,13 @@ func runDegrade(_ context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	x = restore.ToRGB(x)
-	keep, err := task.Mask(*mask, x.Shape.H, x.Shape.W, *seed)
+	p, info, err := method.DegradeFitted(task, x, *mask, sigmaY, *seed, f, 1)
 	if err != nil {
 		return err
 	}
-	fitted, padB, padR, err := method.FitClean(x, f, max(task.Factor, 1))
-	if err != nil {
-		return err
-	}
-	h, w := fitted.Shape.H-padB, fitted.Shape.W-padR
-	if padB > 0 || padR > 0 {
-		keep = restore.PadMask(keep, x.Shape.H, x.Shape.W, fitted.Shape.H, fitted.Shape.W)
-	} else if fitted != x {
-		keep = restore.CropMask(keep, x.Shape.W, h, w)
-	}
-	p, err := method.Degrade(task, fitted, keep, sigmaY, *seed)
-	if err != nil {
-		return err
-	}
+	keep, padB, padR, h, w := p.Keep, info.PadBottom, info.PadRight, info.Height, info.Width
+	fitted := p.Op.InShape()
 	if strings.EqualFold(filepath.Ext(*out), ".npz") {
-		info := restore.MeasurementInfo{Task: task.Name, Operator: task.Description, SigmaY: sigmaY, Seed: *seed, Height: h, Width: w, PadBottom: padB, PadRight: padR}
 		err = restore.SaveMeasurement(*out, p.Y, keep, info)
 	} else {
 		err = restore.SaveImage(*out, p.Y, keep)
@@ -96,12 +83,12 @@ func runDegrade(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	switch {
 	case padB > 0 || padR > 0:
-		fmt.Fprintf(stderr, "note: the %dx%d image was padded to %dx%d for the task", w, h, fitted.Shape.W, fitted.Shape.H)
+		fmt.Fprintf(stderr, "note: the %dx%d image was padded to %dx%d for the task", w, h, fitted.W, fitted.H)
 		if !strings.EqualFold(filepath.Ext(*out), ".npz") {
 			fmt.Fprintf(stderr, "; a .npz records that, so that restore crops back")
 		}
 		fmt.Fprintln(stderr)
-	case fitted != x:
+	case h != x.Shape.H || w != x.Shape.W:
 		fmt.Fprintf(stderr, "note: the image was cropped to %dx%d for the task (--fit crop)\n", w, h)
 	}
 	fmt.Fprintf(stdout, "wrote %s: %s of %v, sigma_y %g, measurement %v\n", *out, task.Name, x.Shape, sigmaY, p.Y.Shape)
