@@ -68,7 +68,7 @@ func distanceRun(t *testing.T, n int) (string, []Result) {
 func TestDistancesFromSavedImages(t *testing.T) {
 	out, results := distanceRun(t, 4)
 	f := &momentFeatures{}
-	metrics, err := Distances(context.Background(), out, results, f, 0, nil)
+	metrics, err := Distances(context.Background(), out, results, f, DistanceOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,8 +83,13 @@ func TestDistancesFromSavedImages(t *testing.T) {
 		if m.Images != 4 || m.Features != 9 || m.Problem != "" || m.FID == nil || m.KIDMean == nil {
 			t.Fatalf("metrics %+v", m)
 		}
-		if math.IsNaN(*m.FID) || *m.FID <= 0 || math.IsNaN(*m.KIDMean) || *m.KIDStd < 0 {
-			t.Errorf("%s: FID %g, KID %g ± %g", m.Task, *m.FID, *m.KIDMean, *m.KIDStd)
+		if math.IsNaN(*m.FID) || *m.FID <= 0 || math.IsNaN(*m.KIDMean) {
+			t.Errorf("%s: FID %g, KID %g", m.Task, *m.FID, *m.KIDMean)
+		}
+		// 4 images: every KID subset is the whole set, so there is no
+		// spread to give; 4 images of 9 features are few.
+		if m.KIDStd != nil || m.KIDSpread != KIDSpreadWholeSet || !m.FewImages {
+			t.Errorf("%s: KID spread %v (%q), few images %v", m.Task, m.KIDStd, m.KIDSpread, m.FewImages)
 		}
 	}
 	// The inpaint task's clean image is saved whole: it is the reference.
@@ -92,7 +97,7 @@ func TestDistancesFromSavedImages(t *testing.T) {
 		t.Errorf("inpaint's clean image has missing pixels (%v)", err)
 	}
 	// Recomputing from the files gives the same numbers, as a resumed run would.
-	again, err := Distances(context.Background(), out, results, &momentFeatures{}, 0, nil)
+	again, err := Distances(context.Background(), out, results, &momentFeatures{}, DistanceOptions{})
 	if err != nil || *again[0].FID != *metrics[0].FID || *again[1].KIDMean != *metrics[1].KIDMean {
 		t.Errorf("recomputed metrics differ: %+v, %v", again, err)
 	}
@@ -100,7 +105,7 @@ func TestDistancesFromSavedImages(t *testing.T) {
 	s := Summarise(results)
 	AttachMetrics(s, metrics)
 	md := Markdown(s, nil)
-	if strings.Contains(md, "n/a") || !strings.Contains(md, "±") || !strings.Contains(md, "fewer than the 9 feature dimensions") {
+	if strings.Count(md, "± n/a (whole set)") != 2 || !strings.Contains(md, "fewer than the 9 feature dimensions") || !strings.Contains(md, "KID is unbiased") {
 		t.Errorf("table:\n%s", md)
 	}
 	if err := WriteSummaryCSV(out, s); err != nil {
@@ -108,14 +113,34 @@ func TestDistancesFromSavedImages(t *testing.T) {
 	}
 	csv, _ := os.ReadFile(filepath.Join(out, "summary.csv"))
 	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
-	if len(lines) != 3 || !strings.HasSuffix(lines[0], ",fid,kid_mean,kid_std") || strings.Contains(string(csv), "n/a") {
+	if len(lines) != 3 || !strings.HasSuffix(lines[0], ",fid,fid_low,fid_high,kid_mean,kid_std,kid_spread,few_images") || !strings.HasSuffix(lines[1], ",,n/a (whole set),true") {
 		t.Errorf("summary.csv:\n%s", csv)
+	}
+}
+
+// TestDistancesBootstrap: with a bootstrap, FID gets an interval around it
+// and KID a spread, which the table shows.
+func TestDistancesBootstrap(t *testing.T) {
+	out, results := distanceRun(t, 5)
+	metrics, err := Distances(context.Background(), out, results, &momentFeatures{}, DistanceOptions{Bootstrap: 50, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range metrics {
+		if m.FIDLow == nil || !(*m.FIDLow <= *m.FIDHigh) || m.KIDStd == nil || !(*m.KIDStd > 0) || !strings.HasPrefix(m.KIDSpread, KIDSpreadBootstrap) {
+			t.Errorf("%s: FID interval %v-%v, KID spread %v (%q)", m.Task, m.FIDLow, m.FIDHigh, m.KIDStd, m.KIDSpread)
+		}
+	}
+	s := Summarise(results)
+	AttachMetrics(s, metrics)
+	if md := Markdown(s, nil); strings.Count(md, " [") < 2 || strings.Contains(md, "n/a") {
+		t.Errorf("table:\n%s", md)
 	}
 }
 
 func TestDistancesReportsTooFewImages(t *testing.T) {
 	out, results := distanceRun(t, 1)
-	metrics, err := Distances(context.Background(), out, results, &momentFeatures{}, 0, nil)
+	metrics, err := Distances(context.Background(), out, results, &momentFeatures{}, DistanceOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +159,7 @@ func TestDistancesNeedsTheSavedImages(t *testing.T) {
 	if err := os.Remove(ImagePath(out, "sr4", "b", "baseline")); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Distances(context.Background(), out, results, &momentFeatures{}, 0, nil)
+	_, err := Distances(context.Background(), out, results, &momentFeatures{}, DistanceOptions{})
 	if err == nil || !strings.Contains(err.Error(), "b_baseline.png") || !strings.Contains(err.Error(), "saved images") {
 		t.Errorf("missing restored image: %v", err)
 	}

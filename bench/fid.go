@@ -357,9 +357,69 @@ type Metrics struct {
 	Features int      `json:"features"`
 	FID      *float64 `json:"fid,omitempty"`
 	KIDMean  *float64 `json:"kid_mean,omitempty"`
-	KIDStd   *float64 `json:"kid_std,omitempty"`
+	// KIDStd is the spread of KID, nil when there is none to give: with at
+	// most KIDMaxSubset images in each set every subset is the whole set.
+	// KIDSpread says which spread it is.
+	KIDStd    *float64 `json:"kid_std,omitempty"`
+	KIDSpread string   `json:"kid_spread,omitempty"`
+	// FIDLow and FIDHigh bound the central 95% of a bootstrap over images
+	// (DistanceOptions.Bootstrap), when one was asked for.
+	FIDLow  *float64 `json:"fid_low,omitempty"`
+	FIDHigh *float64 `json:"fid_high,omitempty"`
+	// FewImages flags sets smaller than the feature dimension: FID is then
+	// biased upward, falling as the number of images grows, so it compares
+	// only at equal numbers of images; KID stays unbiased but is noisy.
+	FewImages bool `json:"few_images,omitempty"`
 	// Problem says why FID and KID are missing, such as too few images.
 	Problem string `json:"problem,omitempty"`
+}
+
+// Spreads of KID, as Metrics.KIDSpread names them.
+const (
+	KIDSpreadWholeSet  = "n/a (whole set)"
+	KIDSpreadSubsets   = "std over subsets"
+	KIDSpreadBootstrap = "std over bootstrap resamples of the images"
+)
+
+// DistanceOptions set how Distances computes FID and KID.
+type DistanceOptions struct {
+	// Seed fixes KID's subsets and the bootstrap's draws.
+	Seed uint64
+	// Bootstrap, when at least 2, resamples each task and method's image
+	// pairs that many times for FID's interval and KID's spread.
+	Bootstrap int
+	// Progress, if not nil, is called before each image's features.
+	Progress func(done, total int, what string)
+}
+
+// SetDistances computes FID and KID between two feature sets of at least 2
+// images each into m, with KID's spread and the few-image flag, and with
+// a bootstrap when opt asks for one (paired: the rows are pairs).
+func SetDistances(ctx context.Context, m *Metrics, a, b *mat.Dense, paired bool, opt DistanceOptions) error {
+	na, d := a.Dims()
+	nb, _ := b.Dims()
+	fid, err := FrechetDistance(a, b)
+	if err != nil {
+		return err
+	}
+	kid, kidStd, err := KID(a, b, KIDSubsets, 0, opt.Seed)
+	if err != nil {
+		return err
+	}
+	m.Features, m.FID, m.KIDMean, m.FewImages = d, &fid, &kid, min(na, nb) < d
+	if s := min(na, nb, KIDMaxSubset); s == na && s == nb {
+		m.KIDSpread = KIDSpreadWholeSet
+	} else {
+		m.KIDStd, m.KIDSpread = &kidStd, KIDSpreadSubsets
+	}
+	if opt.Bootstrap >= 2 {
+		sp, err := Bootstrap(ctx, a, b, opt.Bootstrap, paired, opt.Seed)
+		if err != nil {
+			return err
+		}
+		m.FIDLow, m.FIDHigh, m.KIDStd, m.KIDSpread = &sp.Low, &sp.High, &sp.KIDStd, fmt.Sprintf("%s (%d)", KIDSpreadBootstrap, sp.Resamples)
+	}
+	return nil
 }
 
 // Distances computes FID and KID per task and method between the clean
@@ -370,8 +430,9 @@ type Metrics struct {
 // only the features stay in memory, and each clean image's are computed
 // once for all tasks. A task and method with fewer than 2 images gets a
 // Problem instead of numbers. KID takes KIDSubsets subsets of
-// min(images, KIDMaxSubset) drawn with seed. progress may be nil.
-func Distances(ctx context.Context, out string, results []Result, f Featurizer, seed uint64, progress func(done, total int, what string)) ([]Metrics, error) {
+// min(images, KIDMaxSubset) drawn with opt.Seed (see SetDistances).
+func Distances(ctx context.Context, out string, results []Result, f Featurizer, opt DistanceOptions) ([]Metrics, error) {
+	progress := opt.Progress
 	type key struct{ task, method string }
 	var order []key
 	groups := map[key][]string{}
@@ -438,16 +499,9 @@ func Distances(ctx context.Context, out string, results []Result, f Featurizer, 
 			metrics = append(metrics, m)
 			continue
 		}
-		a, b := toDense(ref), toDense(restored)
-		fid, err := FrechetDistance(a, b)
-		if err != nil {
+		if err := SetDistances(ctx, &m, toDense(ref), toDense(restored), true, opt); err != nil {
 			return nil, fmt.Errorf("%s %s: %w", k.task, k.method, err)
 		}
-		kid, kidStd, err := KID(a, b, KIDSubsets, 0, seed)
-		if err != nil {
-			return nil, fmt.Errorf("%s %s: %w", k.task, k.method, err)
-		}
-		m.FID, m.KIDMean, m.KIDStd = &fid, &kid, &kidStd
 		metrics = append(metrics, m)
 	}
 	if progress != nil {

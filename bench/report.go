@@ -50,13 +50,19 @@ func (s Summary) missingMetrics() string {
 func WriteSummaryCSV(dir string, summaries []Summary) error {
 	return restore.WriteFileAtomic(filepath.Join(dir, "summary.csv"), func(w io.Writer) error {
 		bw := bufio.NewWriter(w)
-		fmt.Fprintln(bw, "task,method,images,padded,cropped,psnr,ssim,consistency,images_per_second,nfe,fid,kid_mean,kid_std")
+		fmt.Fprintln(bw, "task,method,images,padded,cropped,psnr,ssim,consistency,images_per_second,nfe,fid,fid_low,fid_high,kid_mean,kid_std,kid_spread,few_images")
 		for _, s := range summaries {
-			var fid, kidMean, kidStd string
+			var fid, fidLow, fidHigh, kidMean, kidStd, spread, few string
 			if m := s.Metrics; s.missingMetrics() == "" {
-				fid, kidMean, kidStd = fmt.Sprintf("%.4f", *m.FID), fmt.Sprintf("%.6f", *m.KIDMean), fmt.Sprintf("%.6f", *m.KIDStd)
+				fid, kidMean, spread, few = fmt.Sprintf("%.4f", *m.FID), fmt.Sprintf("%.6f", *m.KIDMean), m.KIDSpread, fmt.Sprint(m.FewImages)
+				if m.KIDStd != nil {
+					kidStd = fmt.Sprintf("%.6f", *m.KIDStd)
+				}
+				if m.FIDLow != nil {
+					fidLow, fidHigh = fmt.Sprintf("%.4f", *m.FIDLow), fmt.Sprintf("%.4f", *m.FIDHigh)
+				}
 			}
-			fmt.Fprintf(bw, "%s,%s,%d,%d,%d,%.4f,%.5f,%.6f,%.4f,%.1f,%s,%s,%s\n", s.Task, s.Method, s.Images, s.Padded, s.Cropped, s.PSNR, s.SSIM, s.Consistency, s.ImagesPerSecond, s.NFE, fid, kidMean, kidStd)
+			fmt.Fprintf(bw, "%s,%s,%d,%d,%d,%.4f,%.5f,%.6f,%.4f,%.1f,%s,%s,%s,%s,%s,%s,%s\n", s.Task, s.Method, s.Images, s.Padded, s.Cropped, s.PSNR, s.SSIM, s.Consistency, s.ImagesPerSecond, s.NFE, fid, fidLow, fidHigh, kidMean, kidStd, spread, few)
 		}
 		return bw.Flush()
 	})
@@ -112,7 +118,7 @@ func Markdown(summaries []Summary, skipped []Skip) string {
 				if why := s.missingMetrics(); why != "" {
 					fmt.Fprintf(&b, " %s | %s |", why, why)
 				} else {
-					fmt.Fprintf(&b, " %.2f | %.5f ± %.5f |", *s.Metrics.FID, *s.Metrics.KIDMean, *s.Metrics.KIDStd)
+					fmt.Fprintf(&b, " %s | %s |", FormatFID(s.Metrics), FormatKID(s.Metrics))
 				}
 			}
 			fmt.Fprintf(&b, " %s | %.0f |\n", rate, s.NFE)
@@ -134,9 +140,31 @@ func Markdown(summaries []Summary, skipped []Skip) string {
 		}
 	}
 	if fewest > 0 && fewest < dim {
-		fmt.Fprintf(&b, "\nFID and KID over as few as %d images (fewer than the %d feature dimensions) are noisy and biased upward: compare methods at equal image counts only; published FIDs use thousands of images.\n", fewest, dim)
+		b.WriteString("\n" + FewImagesNote(fewest, dim) + "\n")
 	}
 	return b.String()
+}
+
+// FewImagesNote explains what FID and KID over n images of d features are
+// worth when n < d.
+func FewImagesNote(n, d int) string {
+	return fmt.Sprintf("FID and KID here use as few as %d images, fewer than the %d feature dimensions: FID is then biased upward (its expected value falls as the number of images grows) and noisy, so compare FIDs only at equal numbers of images; KID is unbiased but noisy at this size (see its spread). Published FIDs use thousands of images.", n, d)
+}
+
+// FormatFID writes FID with its bootstrap interval when there is one.
+func FormatFID(m *Metrics) string {
+	if m.FIDLow != nil {
+		return fmt.Sprintf("%.2f [%.2f, %.2f]", *m.FID, *m.FIDLow, *m.FIDHigh)
+	}
+	return fmt.Sprintf("%.2f", *m.FID)
+}
+
+// FormatKID writes KID with its spread, or says why there is none.
+func FormatKID(m *Metrics) string {
+	if m.KIDStd == nil {
+		return fmt.Sprintf("%.5f ± %s", *m.KIDMean, KIDSpreadWholeSet)
+	}
+	return fmt.Sprintf("%.5f ± %.5f", *m.KIDMean, *m.KIDStd)
 }
 
 // fittedNote says how many of a summary's images were padded or cropped.

@@ -44,12 +44,12 @@ func FuzzNPY(f *testing.F) {
 	f.Add([]byte("\x93NUMPY\x01\x00\x76\x00{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fuzzLimit(t)
-		shape, data, err := npyDecode(bytes.NewReader(b), int64(len(b)))
+		shape, data, data64, err := npyDecode(bytes.NewReader(b), int64(len(b)))
 		if err != nil {
 			return
 		}
-		if n, ok := npyCount(shape); !ok || n != len(data) {
-			t.Fatalf("shape %v with %d values", shape, len(data))
+		if n, ok := npyCount(shape); !ok || n != len(data) || (data64 != nil && len(data64) != n) {
+			t.Fatalf("shape %v with %d values (%d in float64)", shape, len(data), len(data64))
 		}
 		var buf bytes.Buffer
 		if err := npyEncode(&buf, shape, data); err != nil {

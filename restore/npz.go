@@ -31,6 +31,18 @@ type NPZArray struct {
 	Name  string
 	Shape []int
 	Data  []float32
+	// Float64, when not nil, holds the values in double precision: WriteNPZ
+	// then writes a float64 array from it (Data is ignored), and ReadNPZ
+	// fills it, besides Data, for float64 arrays.
+	Float64 []float64
+}
+
+// values returns how many values the array holds.
+func (a NPZArray) values() int {
+	if a.Float64 != nil {
+		return len(a.Float64)
+	}
+	return len(a.Data)
 }
 
 // WriteNPZ writes arrays to path as an uncompressed .npz archive, as
@@ -46,8 +58,8 @@ func WriteNPZ(path string, arrays []NPZArray) error {
 			return fmt.Errorf("writing %s: two arrays are named %q; array names must be unique", path, a.Name)
 		}
 		seen[a.Name] = true
-		if n, ok := npyCount(a.Shape); !ok || n != len(a.Data) {
-			return fmt.Errorf("writing %s: array %q has shape %s but %d values; the shape must match the data", path, a.Name, npyShapeString(a.Shape), len(a.Data))
+		if n, ok := npyCount(a.Shape); !ok || n != a.values() {
+			return fmt.Errorf("writing %s: array %q has shape %s but %d values; the shape must match the data", path, a.Name, npyShapeString(a.Shape), a.values())
 		}
 	}
 	return WriteFileAtomic(path, func(w io.Writer) error { return writeNPZTo(w, arrays, nil) })
@@ -69,7 +81,12 @@ func writeNPZTo(w io.Writer, arrays []NPZArray, files []npzFile) error {
 		if err != nil {
 			return err
 		}
-		if err := npyEncode(f, a.Shape, a.Data); err != nil {
+		if a.Float64 != nil {
+			err = npyEncode64(f, a.Shape, a.Float64)
+		} else {
+			err = npyEncode(f, a.Shape, a.Data)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -129,11 +146,11 @@ func npzReadMember(zf *zip.File, name string) (NPZArray, error) {
 	}
 	defer rc.Close()
 	size := int64(min(zf.UncompressedSize64, math.MaxInt64))
-	shape, data, err := npyDecode(rc, size)
+	shape, data, data64, err := npyDecode(rc, size)
 	if err != nil {
 		return NPZArray{}, err
 	}
-	return NPZArray{Name: name, Shape: shape, Data: data}, nil
+	return NPZArray{Name: name, Shape: shape, Data: data, Float64: data64}, nil
 }
 
 // npyReadFile reads a float32 or float64 .npy file as float32 in C order.
@@ -147,21 +164,21 @@ func npyReadFile(path string) (shape []int, data []float32, err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	shape, data, err = npyDecode(f, st.Size())
+	shape, data, _, err = npyDecode(f, st.Size())
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading %s: %w", path, err)
 	}
 	return shape, data, nil
 }
 
-// npyDecode reads one .npy stream of at most size bytes. size bounds every
-// allocation, so a corrupt header cannot ask for more memory than the file
-// could hold.
-func npyDecode(r io.Reader, size int64) ([]int, []float32, error) {
+// npyDecode reads one .npy stream of at most size bytes, as float32 and,
+// for a float64 array, also as float64. size bounds every allocation, so a
+// corrupt header cannot ask for more memory than the file could hold.
+func npyDecode(r io.Reader, size int64) (shape []int, data []float32, data64 []float64, err error) {
 	br := bufio.NewReader(r)
 	hdr, err := npyReadHeader(br, size)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var order binary.ByteOrder
 	var wide bool
@@ -175,20 +192,20 @@ func npyDecode(r io.Reader, size int64) ([]int, []float32, error) {
 	case ">f8":
 		order, wide = binary.BigEndian, true
 	default:
-		return nil, nil, fmt.Errorf("array has data type %q; only float32 and float64 are supported: save a.astype(numpy.float32)", hdr.Descr.Type)
+		return nil, nil, nil, fmt.Errorf("array has data type %q; only float32 and float64 are supported: save a.astype(numpy.float32)", hdr.Descr.Type)
 	}
 	itemSize := int64(4)
 	if wide {
 		itemSize = 8
 	}
-	shape := hdr.Descr.Shape
+	shape = hdr.Descr.Shape
 	n, ok := npyCount(shape)
 	if !ok || int64(n) > size/itemSize {
-		return nil, nil, fmt.Errorf("array of shape %s does not fit in %d bytes (truncated or corrupt?)", npyShapeString(shape), size)
+		return nil, nil, nil, fmt.Errorf("array of shape %s does not fit in %d bytes (truncated or corrupt?)", npyShapeString(shape), size)
 	}
 	if len(shape) >= 2 {
 		if err := CheckPixels("the array", shape[len(shape)-2], shape[len(shape)-1]); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	// size may be a zip member's claim: read what is there before
@@ -199,20 +216,27 @@ func npyDecode(r io.Reader, size int64) ([]int, []float32, error) {
 		err = io.ErrUnexpectedEOF
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("array of shape %s is truncated (%w); write it again", npyShapeString(shape), err)
+		return nil, nil, nil, fmt.Errorf("array of shape %s is truncated (%w); write it again", npyShapeString(shape), err)
 	}
-	data := make([]float32, n)
+	data = make([]float32, n)
+	if wide {
+		data64 = make([]float64, n)
+	}
 	for i := range data {
 		if wide {
-			data[i] = float32(math.Float64frombits(order.Uint64(raw[8*i:])))
+			data64[i] = math.Float64frombits(order.Uint64(raw[8*i:]))
+			data[i] = float32(data64[i])
 		} else {
 			data[i] = math.Float32frombits(order.Uint32(raw[4*i:]))
 		}
 	}
 	if hdr.Descr.Fortran {
 		data = npyFortranToC(data, shape)
+		if wide {
+			data64 = npyFortranToC(data64, shape)
+		}
 	}
-	return shape, data, nil
+	return shape, data, data64, nil
 }
 
 // npyReadHeader parses the .npy header with npyio. Before that it checks the
@@ -253,7 +277,7 @@ func npyCount(shape []int) (int, bool) {
 }
 
 // npyFortranToC reorders column-major data (first index fastest) to row-major.
-func npyFortranToC(data []float32, shape []int) []float32 {
+func npyFortranToC[T float32 | float64](data []T, shape []int) []T {
 	if len(shape) < 2 || len(data) == 0 {
 		return data
 	}
@@ -263,7 +287,7 @@ func npyFortranToC(data []float32, shape []int) []float32 {
 		stride[k] = s
 		s *= d
 	}
-	out := make([]float32, len(data))
+	out := make([]T, len(data))
 	idx := make([]int, len(shape))
 	off := 0
 	for i := range out {
@@ -285,7 +309,22 @@ func npyFortranToC(data []float32, shape []int) []float32 {
 // npyEncode writes data as a little-endian float32 .npy (format 1.0) stream
 // of the given shape.
 func npyEncode(w io.Writer, shape []int, data []float32) error {
-	dict := "{'descr': '<f4', 'fortran_order': False, 'shape': " + npyShapeString(shape) + ", }"
+	if err := npyWriteHeader(w, "<f4", shape); err != nil {
+		return err
+	}
+	return npyWriteValues(w, data, 4, func(b []byte, v float32) { binary.LittleEndian.PutUint32(b, math.Float32bits(v)) })
+}
+
+// npyEncode64 writes data as a little-endian float64 .npy stream.
+func npyEncode64(w io.Writer, shape []int, data []float64) error {
+	if err := npyWriteHeader(w, "<f8", shape); err != nil {
+		return err
+	}
+	return npyWriteValues(w, data, 8, func(b []byte, v float64) { binary.LittleEndian.PutUint64(b, math.Float64bits(v)) })
+}
+
+func npyWriteHeader(w io.Writer, descr string, shape []int) error {
+	dict := "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + npyShapeString(shape) + ", }"
 	// numpy pads the header with spaces and a newline so that the data start
 	// at a multiple of 64 bytes; 10 bytes of magic, version and length precede it.
 	pad := 63 - (10+len(dict))%64
@@ -297,17 +336,20 @@ func npyEncode(w io.Writer, shape []int, data []float32) error {
 	copy(pre, npyio.Magic[:])
 	pre[6], pre[7] = 1, 0
 	binary.LittleEndian.PutUint16(pre[8:], uint16(len(header)))
-	if _, err := w.Write(append(pre, header...)); err != nil {
-		return err
-	}
+	_, err := w.Write(append(pre, header...))
+	return err
+}
+
+// npyWriteValues writes values of size bytes each, put by put, in chunks.
+func npyWriteValues[T any](w io.Writer, data []T, size int, put func([]byte, T)) error {
 	const chunk = 1 << 14
-	buf := make([]byte, 4*min(len(data), chunk))
+	buf := make([]byte, size*min(len(data), chunk))
 	for len(data) > 0 {
 		n := min(len(data), chunk)
 		for i, v := range data[:n] {
-			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+			put(buf[size*i:], v)
 		}
-		if _, err := w.Write(buf[:4*n]); err != nil {
+		if _, err := w.Write(buf[:size*n]); err != nil {
 			return err
 		}
 		data = data[n:]

@@ -204,3 +204,26 @@ print(json.dumps(out))
 		}
 	}
 }
+
+func TestNPZFloat64RoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "stats.npz")
+	mu := []float64{1.0 / 3, math.Pi, -1e-300}
+	if err := WriteNPZ(path, []NPZArray{{Name: "mu", Shape: []int{3}, Float64: mu}, {Name: "x", Shape: []int{2}, Data: []float32{1, 2}}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadNPZ(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got["mu"].Float64, mu) || got["mu"].Data[1] != float32(math.Pi) || got["x"].Float64 != nil {
+		t.Errorf("read back %+v", got)
+	}
+	if _, err := exec.LookPath("/usr/bin/python3"); err == nil {
+		out, err := exec.Command("/usr/bin/python3", "-c", `import sys, numpy as np
+f = np.load(sys.argv[1])
+print(f["mu"].dtype, repr(float(f["mu"][0])))`, path).CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "float64 0.3333333333333333" {
+			t.Errorf("numpy reads %q (%v)", out, err)
+		}
+	}
+}

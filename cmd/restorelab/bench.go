@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/restorelab/restorelab/bench"
@@ -36,6 +35,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	limit := fs.Int("limit", 0, "evaluate at most this many images (0: all)")
 	shard := fs.String("shard", "", "I/N: evaluate only every N-th image from the I-th (0-based), for job arrays; then 'bench merge'")
 	inception := fs.String("inception", "", inceptionHelp)
+	bootstrap := bootstrapFlag(fs)
 	settings := addSettingFlags(fs)
 	applyRuntime := runtimeFlags(fs)
 	seed := fs.Uint64("seed", 0, "seed of the degradation noise and of the samplers")
@@ -44,6 +44,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cropFlag := cropFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *bootstrap < 0 || *bootstrap == 1 {
+		return fs.usageError("--bootstrap %d: give 0 for none, or at least 2 resamples", *bootstrap)
 	}
 	crop, err := parseCrop(*cropFlag)
 	if err != nil {
@@ -150,7 +153,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	}
 	f := &bench.File{Settings: run, Data: *data, Results: results, Skipped: skipped}
-	return finishBench(ctx, *out, f, feats, crop, stdout, stderr)
+	return finishBench(ctx, *out, f, reportOptions{feats, crop, *bootstrap}, stdout, stderr)
 }
 
 // openInception opens the feature network of --inception, or returns nil
@@ -164,15 +167,25 @@ func openInception(name string) (*models.Inception, error) {
 
 // finishBench computes FID and KID when a feature network is given, saves
 // f as results.json and writes the reports.
-func finishBench(ctx context.Context, out string, f *bench.File, feats *models.Inception, crop image.Rectangle, stdout, stderr io.Writer) error {
+// reportOptions are the flags that shape bench's reports: the feature
+// network for FID and KID (nil: none), the comparison figures' crop and the
+// bootstrap resamples.
+type reportOptions struct {
+	feats     *models.Inception
+	crop      image.Rectangle
+	bootstrap int
+}
+
+func finishBench(ctx context.Context, out string, f *bench.File, opt reportOptions, stdout, stderr io.Writer) error {
+	feats, bootstrap := opt.feats, opt.bootstrap
 	if feats != nil {
 		var bar *progress.Bar
-		metrics, err := bench.Distances(ctx, out, f.Results, feats, f.Settings.Seed, func(n, total int, what string) {
+		metrics, err := bench.Distances(ctx, out, f.Results, feats, bench.DistanceOptions{Seed: f.Settings.Seed, Bootstrap: bootstrap, Progress: func(n, total int, what string) {
 			if bar == nil {
 				bar = progress.New(stderr, "FID/KID", total)
 			}
 			bar.Set(n, what)
-		})
+		}})
 		if bar != nil {
 			bar.Finish()
 		}
@@ -184,11 +197,20 @@ func finishBench(ctx context.Context, out string, f *bench.File, feats *models.I
 			return err
 		}
 		f.Inception, f.Metrics = feats.Manifest().Name, metrics
+		fewest, dim := 0, 0
+		for _, m := range metrics {
+			if m.FewImages && (fewest == 0 || m.Images < fewest) {
+				fewest, dim = m.Images, m.Features
+			}
+		}
+		if fewest > 0 {
+			fmt.Fprintf(stderr, "note: %s\n", bench.FewImagesNote(fewest, dim))
+		}
 	}
 	if err := f.Save(filepath.Join(out, bench.ResultsName(0, 1))); err != nil {
 		return err
 	}
-	return writeReports(out, f, crop, stdout)
+	return writeReports(out, f, opt.crop, stdout, stderr)
 }
 
 // errInterrupted is a cancelled run whose partial results were saved.
@@ -198,12 +220,16 @@ func runBenchMerge(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs := newFlagSet("bench merge", "bench merge --out DIR [--inception MODEL]", stderr)
 	out := fs.String("out", "", "the folder the shards wrote to")
 	inception := fs.String("inception", "", inceptionHelp)
+	bootstrap := bootstrapFlag(fs)
 	cropFlag := cropFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := require(fs, "out"); err != nil {
 		return err
+	}
+	if *bootstrap < 0 || *bootstrap == 1 {
+		return fs.usageError("--bootstrap %d: give 0 for none, or at least 2 resamples", *bootstrap)
 	}
 	crop, err := parseCrop(*cropFlag)
 	if err != nil {
@@ -220,10 +246,10 @@ func runBenchMerge(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if feats != nil {
 		defer feats.Close()
 	}
-	return finishBench(ctx, *out, merged, feats, crop, stdout, stderr)
+	return finishBench(ctx, *out, merged, reportOptions{feats, crop, *bootstrap}, stdout, stderr)
 }
 
-func writeReports(out string, f *bench.File, crop image.Rectangle, stdout io.Writer) error {
+func writeReports(out string, f *bench.File, crop image.Rectangle, stdout, stderr io.Writer) error {
 	results := f.Results
 	summaries := bench.Summarise(results)
 	bench.AttachMetrics(summaries, f.Metrics)
@@ -237,11 +263,14 @@ func writeReports(out string, f *bench.File, crop image.Rectangle, stdout io.Wri
 		return err
 	}
 	fmt.Fprint(stdout, bench.Markdown(summaries, f.Skipped))
+	if _, err := bench.WriteSets(out, results); err != nil {
+		return err
+	}
 	figures, err := bench.WriteFigures(out, results, summaries, crop)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nwrote %s: images per task, results.json, results.csv, summary.csv, results.md and %d figures in %s\n", out, len(figures), filepath.Join(out, "figures"))
+	fmt.Fprintf(stdout, "\nwrote %s: images per task, results.json, results.csv, summary.csv, results.md, %d figures in %s, and the images as sets in %s (one folder per task and method, for 'restorelab metrics' or pytorch-fid)\n", out, len(figures), filepath.Join(out, "figures"), filepath.Join(out, "sets"))
 	return nil
 }
 
@@ -333,6 +362,11 @@ func uniqueList(items []string, what string, stderr io.Writer) []string {
 	return out
 }
 
+// bootstrapFlag adds --bootstrap.
+func bootstrapFlag(fs *flagSet) *int {
+	return fs.Int("bootstrap", 0, "with --inception: resample the images this many times (e.g. 200) for a 95% interval of FID and a spread of KID (0: none; KID's spread is then over its subsets, n/a when each subset is the whole set)")
+}
+
 // cropFlag adds --crop, the zoomed window of the comparison figures.
 func cropFlag(fs *flagSet) *string {
 	return fs.String("crop", "", "X,Y,W,H: the window, in the clean image's pixels, that the comparison figures (TASK_compare.png) enlarge; default: where the methods differ most")
@@ -381,20 +415,9 @@ func listImages(path string, limit int) ([]string, error) {
 	if !st.IsDir() {
 		return []string{path}, nil
 	}
-	entries, err := os.ReadDir(path)
+	files, err := bench.ListImages(path)
 	if err != nil {
 		return nil, err
-	}
-	var files []string
-	for _, e := range entries {
-		switch strings.ToLower(filepath.Ext(e.Name())) {
-		case ".png", ".jpg", ".jpeg":
-			files = append(files, filepath.Join(path, e.Name()))
-		}
-	}
-	sort.Strings(files)
-	if len(files) == 0 {
-		return nil, fmt.Errorf("folder %s has no PNG or JPEG images", path)
 	}
 	if limit > 0 && len(files) > limit {
 		files = files[:limit]

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"image/jpeg"
 	"math"
 	"os"
@@ -209,7 +210,8 @@ func TestBenchInceptionAddsFIDAndKID(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "resuming: 12") {
 		t.Fatalf("bench --inception: %d %s", code, stderr)
 	}
-	if strings.Contains(stdout, "n/a") || !strings.Contains(stdout, "| FID ↓ | KID ↓ |") || !strings.Contains(stdout, "fewer than the 256 feature dimensions") {
+	// 3 images: KID's subsets are the whole set, so it has no spread.
+	if strings.Count(stdout, "n/a") != strings.Count(stdout, "± n/a (whole set)") || !strings.Contains(stdout, "| FID ↓ | KID ↓ |") || !strings.Contains(stdout, "fewer than the 256 feature dimensions") {
 		t.Errorf("table with --inception:\n%s", stdout)
 	}
 	f, err := bench.Load(filepath.Join(out, "results.json"))
@@ -218,12 +220,12 @@ func TestBenchInceptionAddsFIDAndKID(t *testing.T) {
 	}
 	for _, m := range f.Metrics {
 		if m.Images != 3 || m.Features != 256 || m.FID == nil || math.IsNaN(*m.FID) || math.IsInf(*m.FID, 0) || *m.FID < 0 ||
-			m.KIDMean == nil || math.IsNaN(*m.KIDMean) || *m.KIDStd < 0 {
+			m.KIDMean == nil || math.IsNaN(*m.KIDMean) || m.KIDStd != nil || !m.FewImages {
 			t.Errorf("metrics %+v", m)
 		}
 	}
 	summary, err := os.ReadFile(filepath.Join(out, "summary.csv"))
-	if err != nil || strings.Count(string(summary), "\n") != 5 || strings.Contains(string(summary), "n/a") {
+	if err != nil || strings.Count(string(summary), "\n") != 5 || strings.Count(string(summary), ",n/a (whole set),true") != 4 {
 		t.Errorf("summary.csv (%v):\n%s", err, summary)
 	}
 	// The sharded form of the same run, merged with --inception, gives the
@@ -342,5 +344,71 @@ func TestBenchOddCorruptAndTwinImages(t *testing.T) {
 	code, _, stderr = cli(t, "bench", "--data", data, "--out", out, "--tasks", "sr4", "--methods", "baseline", "--fit", "crop")
 	if code != 1 || !strings.Contains(stderr, "--fit pad") || !strings.Contains(stderr, "crop") {
 		t.Errorf("resuming with another --fit: %d %q", code, stderr)
+	}
+}
+
+// TestMetricsEqualsBench: restorelab metrics on the sets bench writes gives
+// bench's FID and KID; statistics saved by --save-stats stand in for their
+// folder; the JSON carries the few-image flag and KID's spread.
+func TestMetricsEqualsBench(t *testing.T) {
+	data, out := benchData(t), filepath.Join(t.TempDir(), "out")
+	code, _, stderr := cli(t, "bench", "--data", data, "--out", out, "--tasks", "sr4", "--methods", "baseline,ddrm:gaussian", "--steps", "2", "--inception", tinyInception)
+	if code != 0 {
+		t.Fatalf("bench: %s", stderr)
+	}
+	if !strings.Contains(stderr, "note: FID and KID here use as few as 3 images") {
+		t.Errorf("no few-image note on stderr: %s", stderr)
+	}
+	f, err := bench.Load(filepath.Join(out, "results.json"))
+	if err != nil || f == nil || len(f.Metrics) != 2 {
+		t.Fatalf("results.json: %v", err)
+	}
+	want := f.Metrics[1] // sr4, ddrm:gaussian
+	clean, restored := bench.SetPath(out, "sr4", "clean"), bench.SetPath(out, "sr4", "ddrm:gaussian")
+	stats := filepath.Join(t.TempDir(), "clean.npz")
+	code, stdout, stderr := cli(t, "metrics", clean, restored, "--inception", tinyInception, "--json", "--paired", "--save-stats", stats)
+	if code != 0 {
+		t.Fatalf("metrics: %s", stderr)
+	}
+	var got bench.Comparison
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	m := got.Distances
+	if m == nil || *m.FID != *want.FID || *m.KIDMean != *want.KIDMean || got.Pairs != 3 || got.PSNR == nil {
+		t.Fatalf("metrics %+v, bench %+v", m, want)
+	}
+	if !m.FewImages || m.KIDStd != nil || m.KIDSpread != bench.KIDSpreadWholeSet || !strings.Contains(stdout, `"few_images": true`) {
+		t.Errorf("few-image flag and KID spread: %+v", m)
+	}
+	summary, err := os.ReadFile(filepath.Join(out, "summary.csv"))
+	if err != nil || !strings.Contains(string(summary), ",n/a (whole set),true") {
+		t.Errorf("summary.csv lacks the flags (%v):\n%s", err, summary)
+	}
+	// The saved statistics stand in for the clean folder.
+	code, stdout, stderr = cli(t, "metrics", stats, restored, "--inception", tinyInception, "--json")
+	if code != 0 {
+		t.Fatalf("metrics from statistics: %s", stderr)
+	}
+	var fromStats bench.Comparison
+	if err := json.Unmarshal([]byte(stdout), &fromStats); err != nil || math.Abs(*fromStats.Distances.FID-*want.FID) > 1e-9**want.FID {
+		t.Errorf("FID from saved statistics %+v (%v), from the folder %g", fromStats.Distances, err, *want.FID)
+	}
+	code, stdout, _ = cli(t, "metrics", clean, restored, "--inception", tinyInception, "--bootstrap", "20")
+	if code != 0 || !strings.Contains(stdout, "FID ") || !strings.Contains(stdout, "[") {
+		t.Errorf("metrics --bootstrap: %d\n%s", code, stdout)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"metrics", clean}, "give two sets"},
+		{[]string{"metrics", clean, filepath.Join(out, "none")}, "does not exist"},
+		{[]string{"metrics", clean, data, "--paired", "--inception", tinyInception}, "--paired"},
+		{[]string{"metrics", clean, restored, "--bootstrap", "1"}, "--bootstrap 1"},
+	} {
+		if code, _, stderr := cli(t, tc.args...); code == 0 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: %d %q, want %q", tc.args, code, stderr, tc.want)
+		}
 	}
 }

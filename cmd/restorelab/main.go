@@ -42,6 +42,7 @@ func commands() []command {
 		{"models", "list the priors, or inspect a model file against its role's contract", runModels},
 		{"repl", "step through a restoration interactively", runRepl},
 		{"kernel", "install the GoNB Jupyter kernel for the notebooks", runKernel},
+		{"metrics", "PSNR, SSIM, FID and KID between two folders of images (or saved statistics)", runMetrics},
 		{"setup", "install ONNX Runtime in the user cache, so that restorelab runs from any folder", runSetup},
 	}
 }
@@ -155,19 +156,32 @@ func (fs *flagSet) usageError(format string, a ...any) error {
 
 // parseFlags parses args and rejects stray positional arguments.
 func parseFlags(fs *flagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(fs.stderr, "Usage: restorelab %s\n\n", fs.usage)
-			fs.SetOutput(fs.stderr)
-			fs.PrintDefaults()
-			return err
+	operands, err := parseWithOperands(fs, args)
+	if err == nil && len(operands) > 0 {
+		return fs.usageError("unexpected argument %q; every input is given with a flag", operands[0])
+	}
+	return err
+}
+
+// parseWithOperands parses flags given before, between and after operands,
+// and returns the operands.
+func parseWithOperands(fs *flagSet, args []string) ([]string, error) {
+	var operands []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintf(fs.stderr, "Usage: restorelab %s\n\n", fs.usage)
+				fs.SetOutput(fs.stderr)
+				fs.PrintDefaults()
+				return nil, err
+			}
+			return nil, fs.usageError("%v", err)
 		}
-		return fs.usageError("%v", err)
+		if fs.NArg() == 0 {
+			return operands, nil
+		}
+		operands, args = append(operands, fs.Arg(0)), fs.Args()[1:]
 	}
-	if fs.NArg() > 0 {
-		return fs.usageError("unexpected argument %q; every input is given with a flag", fs.Arg(0))
-	}
-	return nil
 }
 
 // require reports a usage error for the first empty mandatory flag.
