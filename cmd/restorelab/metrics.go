@@ -179,4 +179,3 @@ func printComparison(w io.Writer, c bench.Comparison, noFeatures bool) {
 		fmt.Fprintf(w, "FID %s  KID %s  over %d images of %d features\n", bench.FormatFID(m), bench.FormatKID(m), m.Images, m.Features)
 	}
 }
-
