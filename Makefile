@@ -22,7 +22,8 @@ onnxruntime: $(ORT_LIB)
 		mkdir -p "$$dest" && cp $(ORT_LIB) "$$dest/libonnxruntime.so.1.tmp" && mv "$$dest/libonnxruntime.so.1.tmp" "$$dest/libonnxruntime.so.1" && \
 		echo "ONNX Runtime also installed in the user cache: $$dest"; fi
 
-# Debian's numpy for /usr/bin/python3: tests check that numpy reads our .npz traces.
+# Debian's numpy, PyTorch and onnx for /usr/bin/python3: tests check that numpy
+# reads our .npz files, and run the checkpoint exporters.
 python-deps:
 	scripts/install-python-deps.sh
 
@@ -37,6 +38,7 @@ vet:
 	$(GO) vet ./...
 
 test: onnxruntime python-deps fmt-check vet notebooks-test
+	models/export/test_exports.sh
 	$(GO) test ./...
 
 # Speed figures: operators, the analytic prior and a 20-step DDRM restore.

@@ -37,6 +37,8 @@ var DDRMLDM = &Method{
 		stepsParam(999, "DDIM steps (UNet evaluations; each also decodes and encodes)"),
 		etaParam("DDIM eta of the latent chain"),
 		Param{Key: "eta_b", Kind: Float, Min: 0, Max: 1, Help: "weight of the correction toward y (1 makes a noiseless y hold exactly)"},
+		Param{Key: "correct_every", Kind: Int, Min: 0, Max: 999, Help: "correct every n-th step (from the first; 1: every step, 0: none but the last correct_last); each correction costs a decoder and an encoder call"},
+		Param{Key: "correct_last", Kind: Int, Min: 0, Max: 999, Help: "also correct the last n steps"},
 	)...),
 	build: func(s Settings, ms Models, p Problem, seed uint64) (restore.Sampler, error) {
 		l, low, err := srldmInput(s, ms, p)

@@ -143,7 +143,7 @@ func TestGoldenBundled(t *testing.T) {
 			t.Fatal(err)
 		}
 		outputs["ldm_"+name] = runGolden(t, ls)
-		h, err := restore.NewDDRMLDM(l.UNet, l.Autoencoder, low, op, y, restore.DDRMConfig{Steps: 10, Eta: 1, EtaB: 1, SigmaY: task.SigmaY, Seed: 5})
+		h, err := restore.NewDDRMLDM(l.UNet, l.Autoencoder, low, op, y, restore.DDRMLDMConfig{DDRMConfig: restore.DDRMConfig{Steps: 10, Eta: 1, EtaB: 1, SigmaY: task.SigmaY, Seed: 5}, CorrectEvery: 1})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -29,6 +29,9 @@ type Report struct {
 	Inputs, Outputs []TensorSpec
 	// DryRun describes the dry run and its result, if it ran.
 	DryRun string
+	// Verification is how the checkpoint was checked when the model was
+	// exported (Provenance.Verification), if recorded.
+	Verification string
 	// Problems lists every way the model fails its manifest or its role's
 	// contract; empty when the model is usable.
 	Problems []string
@@ -56,6 +59,9 @@ func (r *Report) String() string {
 		for _, s := range group.specs {
 			fmt.Fprintf(&b, "  %s\n", s)
 		}
+	}
+	if r.Verification != "" {
+		fmt.Fprintf(&b, "checkpoint: %s\n", r.Verification)
 	}
 	if r.DryRun != "" {
 		fmt.Fprintf(&b, "dry run: %s\n", r.DryRun)
@@ -161,7 +167,7 @@ func inspectFiles(src source, r *Report) (*Manifest, []byte, bool) {
 	if m.Name != "" {
 		r.Name = m.Name
 	}
-	r.Role = m.Role
+	r.Role, r.Verification = m.Role, m.Provenance.Verification
 	valid := true
 	if err := m.Validate(); err != nil {
 		r.Problems = append(r.Problems, ManifestFile+": "+err.Error())

@@ -156,18 +156,26 @@ func (s ScheduleSpec) Build() (*restore.Schedule, error) {
 // are kept in Extra, so that training scripts may record more without a
 // schema change.
 type Provenance struct {
-	Data            string         `json:"data,omitempty"`
-	Steps           int            `json:"steps,omitempty"`
-	WallTimeMinutes float64        `json:"wall_time_minutes,omitempty"`
-	FinalLoss       float64        `json:"final_loss,omitempty"`
-	Licence         string         `json:"licence,omitempty"`
-	Hardware        string         `json:"hardware,omitempty"`
-	SourceURL       string         `json:"source_url,omitempty"`
-	Checkpoint      string         `json:"checkpoint,omitempty"`
-	Created         string         `json:"created,omitempty"`
-	Notes           string         `json:"notes,omitempty"`
-	Extra           map[string]any `json:"-"`
+	Data            string  `json:"data,omitempty"`
+	Steps           int     `json:"steps,omitempty"`
+	WallTimeMinutes float64 `json:"wall_time_minutes,omitempty"`
+	FinalLoss       float64 `json:"final_loss,omitempty"`
+	Licence         string  `json:"licence,omitempty"`
+	Hardware        string  `json:"hardware,omitempty"`
+	SourceURL       string  `json:"source_url,omitempty"`
+	Checkpoint      string  `json:"checkpoint,omitempty"`
+	Created         string  `json:"created,omitempty"`
+	Notes           string  `json:"notes,omitempty"`
+	// Verification says how the checkpoint a model was exported from was
+	// checked against its publisher's hashes, "verified: ..." or
+	// "unverified: ..." (see models/export/common.py, verify_checkpoint).
+	Verification string         `json:"verification,omitempty"`
+	Extra        map[string]any `json:"-"`
 }
+
+// Unverified reports whether the model was exported from a checkpoint no
+// published hash vouches for.
+func (p Provenance) Unverified() bool { return strings.HasPrefix(p.Verification, "unverified") }
 
 // provenanceFields lets (Un)MarshalJSON use the default encoding of the
 // known fields without recursing.
@@ -213,7 +221,7 @@ func (p Provenance) MarshalJSON() ([]byte, error) {
 
 // provenanceKeys are the JSON names of Provenance's known fields.
 func provenanceKeys() []string {
-	return []string{"data", "steps", "wall_time_minutes", "final_loss", "licence", "hardware", "source_url", "checkpoint", "created", "notes"}
+	return []string{"data", "steps", "wall_time_minutes", "final_loss", "licence", "hardware", "source_url", "checkpoint", "created", "notes", "verification"}
 }
 
 // Manifest describes a model folder: what the model is, its files and their

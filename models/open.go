@@ -276,6 +276,9 @@ type Entry struct {
 	Description string
 	// Problem says why the model cannot be used, when its manifest is broken.
 	Problem string
+	// Unverified says the model came from a checkpoint no published hash
+	// vouches for (Provenance.Verification).
+	Unverified bool
 }
 
 // Catalog is a list of models, as List returns it.
@@ -291,6 +294,9 @@ func (c Catalog) String() string {
 	fmt.Fprintln(tw, "NAME\tROLE\tSOURCE\tDESCRIPTION")
 	for _, e := range c {
 		desc := e.Description
+		if e.Unverified {
+			desc = "UNVERIFIED checkpoint: " + desc
+		}
 		if e.Problem != "" {
 			desc = "BROKEN: " + e.Problem
 		}
@@ -326,6 +332,7 @@ func List() (Catalog, error) {
 	for _, it := range items {
 		p := filepath.Join(dir, it.Name())
 		switch {
+		case strings.HasPrefix(it.Name(), "."): // hidden, such as an import in progress
 		case it.IsDir():
 			c = append(c, entryFor(it.Name(), "user", p, os.DirFS(dir), it.Name()))
 		case strings.EqualFold(filepath.Ext(it.Name()), ".onnx"):
@@ -348,7 +355,7 @@ func entryFor(name, source, path string, fsys fs.FS, dir string) Entry {
 		e.Problem = err.Error()
 		return e
 	}
-	e.Role, e.Description = m.Role, m.Description
+	e.Role, e.Description, e.Unverified = m.Role, m.Description, m.Provenance.Unverified()
 	return e
 }
 

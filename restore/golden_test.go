@@ -110,7 +110,7 @@ func goldenRuns(t *testing.T) map[string]func() Sampler {
 		for _, etaB := range []float64{1, 0.5} {
 			runs["ddrm-ldm/"+name+"/eta_b="+formatG(etaB)] = func() Sampler {
 				h, err := NewDDRMLDM(&gaussSRUNet{sched: ldmSchedule(t), tau: 0.1}, &poolAE{f: 4, levels: 32}, low, op, y,
-					DDRMConfig{Steps: 20, Eta: 1, EtaB: etaB, SigmaY: task.SigmaY, Seed: 9})
+					DDRMLDMConfig{DDRMConfig: DDRMConfig{Steps: 20, Eta: 1, EtaB: etaB, SigmaY: task.SigmaY, Seed: 9}, CorrectEvery: 1})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -82,7 +82,7 @@ func TestDDRMLDMCorrection(t *testing.T) {
 	for k := range y.Data {
 		y.Data[k] = s[k] * (yBarVal + 1) / 2
 	}
-	cfg := DDRMConfig{Steps: 10, Eta: 0.6, EtaB: 0.7, SigmaY: 0.05}
+	cfg := DDRMLDMConfig{DDRMConfig: DDRMConfig{Steps: 10, Eta: 0.6, EtaB: 0.7, SigmaY: 0.05}, CorrectEvery: 1}
 	h, err := NewDDRMLDM(&gaussSRUNet{sched: ldmSchedule(t), tau: 1}, &poolAE{f: 4}, NewTensor(1, Shape{C: 3, H: 1, W: 1}), op, y, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +121,7 @@ func TestDDRMLDMWithoutCorrectionIsLDM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := NewDDRMLDM(u, ae, low, op, y, DDRMConfig{Steps: 20, Eta: 1, EtaB: 0, SigmaY: task.SigmaY, Seed: 3})
+	h, err := NewDDRMLDM(u, ae, low, op, y, DDRMLDMConfig{DDRMConfig: DDRMConfig{Steps: 20, Eta: 1, EtaB: 0, SigmaY: task.SigmaY, Seed: 3}, CorrectEvery: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestDDRMLDMStepsReplayAndCost(t *testing.T) {
 	_, op, y, low, task := sr4Setup(t, "sr4-noisy")
 	u := &gaussSRUNet{sched: ldmSchedule(t), tau: 0.1}
 	ae := &poolAE{f: 4, levels: 16}
-	cfg := DDRMConfig{Steps: 6, Eta: 0.85, EtaB: 1, SigmaY: task.SigmaY, Seed: 2}
+	cfg := DDRMLDMConfig{DDRMConfig: DDRMConfig{Steps: 6, Eta: 0.85, EtaB: 1, SigmaY: task.SigmaY, Seed: 2}, CorrectEvery: 1}
 	h, err := NewDDRMLDM(u, ae, low, op, y, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -193,17 +193,70 @@ func TestDDRMLDMRejectsBadInput(t *testing.T) {
 		name string
 		low  *Tensor
 		y    *Tensor
-		cfg  DDRMConfig
+		cfg  DDRMLDMConfig
 		want string
 	}{
 		{"wrong scale", small, y, DefaultDDRMLDMConfig(), "1/4 the size of the output"},
 		{"measurement", low, NewTensor(1, Shape{C: 3, H: 8, W: 8}), DefaultDDRMLDMConfig(), "does not match"},
 		{"batch", low, NewTensor(2, y.Shape), DefaultDDRMLDMConfig(), "low-resolution images"},
-		{"eta_b", low, y, DDRMConfig{Steps: 10, Eta: 1, EtaB: 2}, "eta_b = 2"},
-		{"steps", low, y, DDRMConfig{Steps: 1000, Eta: 1, EtaB: 1}, "1..999"},
+		{"eta_b", low, y, DDRMLDMConfig{DDRMConfig: DDRMConfig{Steps: 10, Eta: 1, EtaB: 2}, CorrectEvery: 1}, "eta_b = 2"},
+		{"steps", low, y, DDRMLDMConfig{DDRMConfig: DDRMConfig{Steps: 1000, Eta: 1, EtaB: 1}, CorrectEvery: 1}, "1..999"},
 	} {
 		if _, err := NewDDRMLDM(u, ae, tc.low, op, tc.y, tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error naming %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// TestDDRMLDMCorrectsTheChosenSteps: the correction runs on every
+// CorrectEvery-th step and the last CorrectLast, each costing one decoding
+// and one encoder call; the other steps are LDM's own, bit for bit, so with
+// no step corrected the chain is LDM's and only the output is corrected.
+func TestDDRMLDMCorrectsTheChosenSteps(t *testing.T) {
+	_, op, y, low, task := sr4Setup(t, "sr4")
+	u := &gaussSRUNet{sched: ldmSchedule(t), tau: 0.1}
+	run := func(every, last int) (*DDRMLDM, *poolAE, *Tensor) {
+		ae := &poolAE{f: 4, levels: 32}
+		cfg := DDRMLDMConfig{DDRMConfig: DDRMConfig{Steps: 12, Eta: 1, EtaB: 1, SigmaY: task.SigmaY, Seed: 4}, CorrectEvery: every, CorrectLast: last}
+		h, err := NewDDRMLDM(u, ae, low, op, y, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, err := RunTransient(context.Background(), h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h, ae, x
+	}
+	for _, tc := range []struct{ every, last, corrected int }{
+		{1, 0, 12}, {4, 0, 3}, {4, 3, 6}, {4, 4, 6}, {0, 2, 2}, {0, 0, 0}, {5, 12, 12},
+	} {
+		_, ae, _ := run(tc.every, tc.last)
+		if ae.encodes != tc.corrected {
+			t.Errorf("every %d, last %d: %d encoder calls, want %d (one per corrected step)", tc.every, tc.last, ae.encodes, tc.corrected)
+		}
+	}
+	h, _, hx := run(0, 0)
+	cfg := DefaultDDIMConfig()
+	cfg.Steps, cfg.Eta, cfg.Seed = 12, 1, 4
+	l, err := NewLDMSR(u, &poolAE{f: 4, levels: 32}, low, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RunTransient(context.Background(), l); err != nil {
+		t.Fatal(err)
+	}
+	same := len(h.State().Data) == len(l.State().Data)
+	for k, v := range h.State().Data {
+		same = same && v == l.State().Data[k]
+	}
+	if !same {
+		t.Error("with no step corrected, the latent chain differs from LDM's")
+	}
+	if c := Consistency(op, hx, y); c > 1e-3 {
+		t.Errorf("the output is not corrected: consistency %.3g", c)
+	}
+	if _, err := NewDDRMLDM(u, &poolAE{f: 4}, low, op, y, DDRMLDMConfig{DDRMConfig: DDRMConfig{Steps: 4, Eta: 1, EtaB: 1}, CorrectEvery: -1}); err == nil {
+		t.Error("correct_every -1 accepted")
 	}
 }

@@ -59,8 +59,8 @@ func modelNames() []string {
 	return names
 }
 
-func runModels(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	usage := "models list | models inspect [--threads N] [--device D] PATH"
+func runModels(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	usage := "models list | models inspect [--threads N] [--device D] PATH | models import KIND FILE_OR_DIR [--name N] [--allow-unverified]"
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "Usage: restorelab "+usage)
 		return errUsage
@@ -97,7 +97,59 @@ func runModels(_ context.Context, args []string, stdout, stderr io.Writer) error
 			return fmt.Errorf("%s does not match its role's contract (see above)", fs.Arg(0))
 		}
 		return nil
+	case "import":
+		return runModelsImport(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "unknown models subcommand %q\nUsage: restorelab %s\n", args[0], usage)
 	return errUsage
+}
+
+func runModelsImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var kinds []string
+	for _, k := range models.ImportKinds {
+		kinds = append(kinds, fmt.Sprintf("  %-17s %s", k.Name, k.Source))
+	}
+	fs := newFlagSet("models import", "models import KIND FILE_OR_DIR [--name N] [--allow-unverified] [--which W] [--fp16]\n  KIND:\n"+strings.Join(kinds, "\n"), stderr)
+	name := fs.String("name", "", "the model's name in the user models folder (default: the exporter's, e.g. guided-diffusion-256-uncond)")
+	allow := fs.Bool("allow-unverified", false, "import a checkpoint whose hashes match no published record (a re-saved copy, a conversion, a fine-tune); the model is marked unverified")
+	which := fs.String("which", "", "ddpm: the checkpoint's record (celeba_hq, ema_lsun_bedroom, ema_lsun_cat, ema_lsun_church), when the file name does not tell")
+	fp16 := fs.Bool("fp16", false, "guided-diffusion: store the weights as float16 (half the file; float32 arithmetic)")
+	records := fs.String("records", "", "a JSON file of checkpoint records to check against instead of the exporters' (tests)")
+	operands, err := parseWithOperands(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(operands) != 2 {
+		return fs.usageError("give KIND and the checkpoint file or folder")
+	}
+	kind, err := models.LookupImportKind(operands[0])
+	if err != nil {
+		return fs.usageError("%v", err)
+	}
+	fmt.Fprintf(stderr, "importing %s as %s (hashing, loading and exporting it can take minutes for a real checkpoint) ...\n", operands[1], kind.Name)
+	dir, err := models.Import(ctx, kind, operands[1], models.ImportOptions{Name: *name, AllowUnverified: *allow, Which: *which, FP16: *fp16, Records: *records, Log: stderr})
+	if err != nil {
+		return err
+	}
+	r, err := models.Inspect(dir, runtimeOptions)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, r.String())
+	if !r.OK() {
+		return fmt.Errorf("%s was installed but does not match its role's contract (see above)", dir)
+	}
+	fmt.Fprintf(stdout, "installed %s\nuse it: %s\n", dir, useLine(r.Role, r.Name))
+	return nil
+}
+
+// useLine is the command that uses an imported model of a role.
+func useLine(role models.Role, name string) string {
+	switch role {
+	case models.RoleLDMSR:
+		return "restorelab restore --in Y --out X --method ldm --ldm-model " + name
+	case models.RoleInception:
+		return "restorelab metrics A B --inception " + name + "   (or bench --inception " + name + ")"
+	}
+	return "restorelab restore --in Y --out X --model " + name
 }

@@ -32,42 +32,88 @@ def file_digest(path, algorithm):
     return h.hexdigest()
 
 
-def checkpoint_record(script, name):
-    """The record of checkpoint `name` in the JSON file next to `script`."""
-    path = os.path.splitext(script)[0] + ".json"
+def add_verification_args(ap):
+    """Adds the options of the verification policy (verify_checkpoint)."""
+    ap.add_argument("--allow-unverified", action="store_true",
+                    help="export a checkpoint whose hashes match no record (a re-saved copy, a conversion, a "
+                         "fine-tune): its sha256 and 'unverified' go into the provenance")
+    ap.add_argument("--records", help="a JSON file of checkpoint records to use instead of the one beside the "
+                                      "script (for tests)")
+
+
+def checkpoint_record(script, name, records=None):
+    """The record of checkpoint `name` in the JSON file next to `script`, or
+    in `records` when given."""
+    path = records or os.path.splitext(script)[0] + ".json"
     with open(path) as f:
-        records = json.load(f)["checkpoints"]
-    if name not in records:
-        raise SystemExit(f"{path} has no checkpoint {name!r}; known: {', '.join(sorted(records))}")
-    return dict(records[name], json_path=path)
+        table = json.load(f)["checkpoints"]
+    if name not in table:
+        raise SystemExit(f"{path} has no checkpoint {name!r}; known: {', '.join(sorted(table))}")
+    return dict(table[name], json_path=path)
 
 
-def verify_checkpoint(path, record):
-    """Checks the file against the hashes its record gives and returns its sha256.
+def tensor_sha256(state):
+    """A hash of a state dict's tensors that a re-save, another container or
+    a float32 round trip leaves unchanged: sha256 over the tensors in name
+    order, each as its name, shape and values (floating-point ones as
+    little-endian float32, others as their own little-endian bytes)."""
+    h = hashlib.sha256()
+    for name in sorted(state):
+        t = state[name]
+        if not torch.is_tensor(t):
+            continue
+        t = t.detach().cpu().contiguous()
+        if t.is_floating_point():
+            t = t.float()
+        h.update(name.encode())
+        h.update(json.dumps(list(t.shape)).encode())
+        h.update(t.numpy().astype(t.numpy().dtype.newbyteorder("<")).tobytes())
+    return h.hexdigest()
 
-    A hash that is not recorded yet (null) is not checked; the computed one is
-    printed so that it can be filled in.
-    """
+
+def verify_checkpoint(path, record, allow_unverified=False, tensors=None):
+    """Checks a checkpoint file against its record before anything is written.
+
+    The file is verified when its sha256 is the record's or one of its
+    alternates (such as a published float16 revision), when its md5 is the
+    published one, when the record has only the 8-hex-digit prefix its
+    publisher puts in the file name and the sha256 starts with it, or when
+    tensors (the loaded state dict; see tensor_sha256) hash to the record's
+    tensor_sha256. Otherwise it is refused, unless allow_unverified. Returns
+    the file's sha256 and the verification to record in the provenance."""
     digest = file_digest(path, "sha256")
-    want = record.get("sha256")
-    if want:
-        if digest != want:
-            raise SystemExit(f"{path}: sha256 {digest} differs from {want} recorded in {record['json_path']}; "
-                             "the file is corrupt, truncated or not the published checkpoint")
-        print(f"{path}: sha256 {digest} matches the record")
-    else:
-        note = ""
-        third = record.get("sha256_third_party")
-        if third:
-            same = "matches" if third["value"] == digest else "DIFFERS from"
-            note = f"; it {same} the third-party value {third['value']} ({third['source']})"
-        print(f"{path}: sha256 {digest}; no sha256 is recorded in {record['json_path']}, fill it in{note}")
+    name = os.path.basename(record["file"])
+    hashes = {record["sha256"]: "the record"} if record.get("sha256") else {}
+    for alt in record.get("alternates", []):
+        hashes[alt["sha256"]] = alt["note"]
+    verification = None
+    if digest in hashes:
+        verification = f"verified: sha256 matches {hashes[digest]} ({record['json_path']})"
+    elif record.get("md5") and file_digest(path, "md5") == record["md5"]:
+        verification = "verified: md5 matches the published value"
+    elif record.get("sha256_prefix") and digest.startswith(record["sha256_prefix"]):
+        verification = (f"verified: sha256 starts with {record['sha256_prefix']}, the prefix in the published file "
+                        "name (the whole hash is not published; torch.hub checks the same)")
+    elif tensors is not None and record.get("tensor_sha256") and tensor_sha256(tensors) == record["tensor_sha256"]:
+        verification = "verified: the tensors hash to the record's tensor_sha256"
+    if verification:
+        print(f"{path}: {verification}")
+        return digest, verification
+    known = [f"sha256 {h}" for h in hashes]
     if record.get("md5"):
-        md5 = file_digest(path, "md5")
-        if md5 != record["md5"]:
-            raise SystemExit(f"{path}: md5 {md5} differs from the published {record['md5']}")
-        print(f"{path}: md5 {md5} matches the published value")
-    return digest
+        known.append(f"md5 {record['md5']}")
+    if record.get("sha256_prefix"):
+        known.append(f"sha256 prefix {record['sha256_prefix']}")
+    what = "; recorded: " + ", ".join(known) if known else "; no hash of it is published"
+    if not allow_unverified:
+        raise SystemExit(
+            f"{path}: sha256 {digest} matches no record of {name}{what}. It may be a re-saved copy, a conversion, "
+            f"a fine-tune, or a corrupt or truncated download. If you trust the file, run again with "
+            f"--allow-unverified: the model then records its sha256 and 'unverified' in its provenance. "
+            f"Nothing was written.")
+    verification = f"unverified: sha256 {digest} matches no record{what}"
+    print(f"{path}: {verification} (--allow-unverified)")
+    return digest, verification
 
 
 def load_state_dict(module, path):
@@ -210,13 +256,17 @@ def save_reference(out_dir, **arrays):
              **{k: v.detach().float().numpy().astype(np.float32) for k, v in arrays.items()})
 
 
-def provenance(record, checkpoint_sha256, licence, extra=None):
+def provenance(record, checkpoint_sha256, licence, extra=None, verification=None, tensors=None):
     p = {
         "source_url": record["url"],
         "checkpoint": record["file"],
         "checkpoint_sha256": checkpoint_sha256,
         "licence": licence,
     }
+    if verification:
+        p["verification"] = verification
+    if tensors is not None:
+        p["tensor_sha256"] = tensor_sha256(tensors)
     p.update(extra or {})
     return p
 

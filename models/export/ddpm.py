@@ -20,6 +20,7 @@ does the same for a tiny random-weight instance of the same architecture,
 loaded back through the checkpoint path, for tests.
 """
 import argparse
+import json
 import math
 import os
 import sys
@@ -193,18 +194,40 @@ class Model(nn.Module):
         return self.conv_out(F.silu(self.norm_out(h)))
 
 
+def infer_which(path, records=None):
+    """The record whose published file name path has, or an error asking for --which."""
+    table = json.load(open(records or os.path.splitext(__file__)[0] + ".json"))["checkpoints"]
+    base = os.path.basename(path)
+    hits = [k for k, r in table.items() if os.path.basename(r["file"]) == base]
+    if len(hits) != 1:
+        raise SystemExit(f"{path}: cannot tell which DDPM this is from its name; give --which, one of "
+                         f"{', '.join(sorted(table))} (the record names its data, address and licence)")
+    return hits[0]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--checkpoint", help="the checkpoint file, e.g. celeba_hq.ckpt or model-2388000.ckpt")
+    src.add_argument("--save-tiny-checkpoint", metavar="FILE",
+                     help="write a tiny random-weight checkpoint in the published format to FILE, and stop (for tests)")
     src.add_argument("--random-tiny", action="store_true", help="tiny random-weight model, for tests")
-    ap.add_argument("--which", default="celeba_hq", help="the checkpoint's record in ddpm.json")
-    ap.add_argument("--out", required=True, help="output model folder")
+    ap.add_argument("--which", help="the checkpoint's record in ddpm.json (celeba_hq, ema_lsun_bedroom, ...); "
+                                    "inferred from the file name when it is the published one")
+    ap.add_argument("--out", help="output model folder")
     ap.add_argument("--name", help="model name in model.json")
+    common.add_verification_args(ap)
     args = ap.parse_args()
+    if not args.out and not args.save_tiny_checkpoint:
+        ap.error("--out is required")
 
     torch.manual_seed(0)
-    os.makedirs(args.out, exist_ok=True)
+    if args.save_tiny_checkpoint:
+        net = Model(**CONFIG_TINY)
+        common.randomize_(net, seed=2)
+        torch.save(net.state_dict(), args.save_tiny_checkpoint)
+        print(f"wrote {args.save_tiny_checkpoint}: a tiny random-weight DDPM checkpoint")
+        return
     if args.random_tiny:
         cfg = CONFIG_TINY
         net = Model(**cfg)
@@ -213,13 +236,19 @@ def main():
         prov = common.tiny_provenance("models/export/ddpm.py")
         name = args.name or "ddpm-tiny"
     else:
-        record = common.checkpoint_record(__file__, args.which)
-        digest = common.verify_checkpoint(args.checkpoint, record)
-        cfg = CONFIG_256
-        net = common.load_state_dict(Model(**cfg), args.checkpoint).eval()
-        prov = common.provenance(record, digest, record["licence"], {"data": record["data"], "notes": record["notes"]})
-        name = args.name or "ddpm-" + args.which.replace("_", "-")
+        which = args.which or infer_which(args.checkpoint, args.records)
+        record = common.checkpoint_record(__file__, which, args.records)
+        state = torch.load(args.checkpoint, map_location="cpu")
+        digest, verification = common.verify_checkpoint(args.checkpoint, record, args.allow_unverified, state)
+        # The published checkpoints are CONFIG_256; a tiny one is a test's.
+        cfg = CONFIG_TINY if state["conv_in.weight"].shape[0] == CONFIG_TINY["ch"] else CONFIG_256
+        net = Model(**cfg)
+        net.load_state_dict(state, strict=True)
+        prov = common.provenance(record, digest, record["licence"], {"data": record["data"], "notes": record["notes"]},
+                                 verification, state)
+        name = args.name or "ddpm-" + which.replace("_", "-")
     net.eval()
+    os.makedirs(args.out, exist_ok=True)
 
     example = (torch.randn(1, 3, 32, 64), torch.tensor([10]))
     axes = {"x": {0: "B", 2: "H", 3: "W"}, "t": {0: "B"}, "eps": {0: "B", 2: "H", 3: "W"}}

@@ -17,8 +17,10 @@ features [B, 2048] (the final average pool). The logits layer is defined only
 so that the checkpoint loads with strict=True; it is not in the graph.
 
 Real weights: pt_inception-2015-12-05-6726825d.pth from pytorch-fid's GitHub
-releases (URL below). It is downloaded unless --checkpoint names a local copy,
-and its SHA-256 must start with the 8 hex digits in its name. Write:
+releases (its record is in fid_inception.json). It is downloaded unless
+--checkpoint names a local copy, and its SHA-256 must start with the 8 hex
+digits in its name, the only part of the hash that is published (or pass
+--allow-unverified for a copy you trust). Write:
 
     /usr/bin/python3 models/export/fid_inception.py --out ~/.config/restorelab/models/fid-inception
 
@@ -45,7 +47,6 @@ torchvision.
 """
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -53,22 +54,17 @@ import sys
 import tempfile
 import urllib.request
 
+import common
 import numpy as np
 import onnx
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-CHECKPOINT_URL = (
-    "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth"
-)
-CHECKPOINT_NAME = "pt_inception-2015-12-05-6726825d.pth"
-# The 8 hex digits in the checkpoint's name are the start of its SHA-256
-# (torch.hub's naming convention); they are all that is known for certain.
-CHECKPOINT_SHA256_PREFIX = "6726825d"
-# The full SHA-256, to be filled in from the line this script prints after a
-# download whose prefix matched. While empty, only the prefix is checked.
-CHECKPOINT_SHA256 = ""
+# The checkpoint's record (address, the published part of its hash, licence)
+# is in fid_inception.json, checked as every exporter checks its files
+# (common.verify_checkpoint).
+RECORD = "pt_inception"
 
 OPSET = 17  # the highest opset onnx 1.12 knows
 SIDE = 299
@@ -254,44 +250,26 @@ class FIDInception3(nn.Module):
         return torch.flatten(F.adaptive_avg_pool2d(x, (1, 1)), 1)
 
 
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def fetch_checkpoint(path, cache):
-    """Returns a verified local checkpoint and its SHA-256, downloading it
-    into cache when path is empty."""
-    if not path:
-        path = os.path.join(cache, CHECKPOINT_NAME)
-        if not os.path.exists(path):
-            os.makedirs(cache, exist_ok=True)
-            print(f"downloading {CHECKPOINT_URL}", file=sys.stderr)
-            # Download beside the target and rename, so that an interrupted
-            # download never passes for the checkpoint.
-            fd, tmp = tempfile.mkstemp(dir=cache, suffix=".part")
-            try:
-                with os.fdopen(fd, "wb") as f, urllib.request.urlopen(CHECKPOINT_URL) as r:
-                    shutil.copyfileobj(r, f)
-                os.replace(tmp, path)
-            except BaseException:
-                os.unlink(tmp)
-                raise
-    digest = sha256(path)
-    if not digest.startswith(CHECKPOINT_SHA256_PREFIX):
-        raise SystemExit(
-            f"{path} has SHA-256 {digest}, which does not start with {CHECKPOINT_SHA256_PREFIX} as "
-            f"{CHECKPOINT_NAME} must; the file is corrupt or another checkpoint: delete it and download again"
-        )
-    if CHECKPOINT_SHA256 and digest != CHECKPOINT_SHA256:
-        raise SystemExit(f"{path} has SHA-256 {digest}; expected {CHECKPOINT_SHA256}")
-    print(f"checkpoint {path}: SHA-256 {digest} (prefix {CHECKPOINT_SHA256_PREFIX} verified)")
-    if not CHECKPOINT_SHA256:
-        print("  record it as CHECKPOINT_SHA256 in this script to check the whole hash from now on")
-    return path, digest
+def fetch_checkpoint(path, cache, record):
+    """Returns a local checkpoint, downloading it into cache when path is
+    empty."""
+    if path:
+        return path
+    path = os.path.join(cache, os.path.basename(record["file"]))
+    if not os.path.exists(path):
+        os.makedirs(cache, exist_ok=True)
+        print(f"downloading {record['url']}", file=sys.stderr)
+        # Download beside the target and rename, so that an interrupted
+        # download never passes for the checkpoint.
+        fd, tmp = tempfile.mkstemp(dir=cache, suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as f, urllib.request.urlopen(record["url"]) as r:
+                shutil.copyfileobj(r, f)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    return path
 
 
 def calibrate(model, seed, batches=2, batch=4):
@@ -367,7 +345,7 @@ def write_manifest(out, name, description, features, provenance):
         "name": name,
         "role": "inception",
         "description": description,
-        "files": [{"path": "model.onnx", "sha256": sha256(onnx_path)}],
+        "files": [{"path": "model.onnx", "sha256": common.file_digest(onnx_path, "sha256")}],
         "inputs": [{"name": "images", "dtype": "float32", "shape": ["B", 3, "H", "W"]}],
         "outputs": [{"name": "features", "dtype": "float32", "shape": ["B", features]}],
         "size_multiple": 1,
@@ -381,8 +359,8 @@ def write_manifest(out, name, description, features, provenance):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", required=True, help="output folder (created if missing)")
-    ap.add_argument("--checkpoint", help=f"local {CHECKPOINT_NAME}; downloaded into --cache when not given")
+    ap.add_argument("--out", help="output folder (created if missing)")
+    ap.add_argument("--checkpoint", help="local pt_inception-2015-12-05-6726825d.pth; downloaded into --cache when not given")
     ap.add_argument(
         "--cache",
         default=os.path.join(os.path.expanduser("~"), ".cache", "restorelab", "checkpoints"),
@@ -392,10 +370,20 @@ def main():
     ap.add_argument("--random-tiny", action="store_true", help="random weights, to test the export path")
     ap.add_argument("--width", type=float, default=0.125, help="channel multiplier for --random-tiny")
     ap.add_argument("--seed", type=int, default=0, help="seed of the random weights and test inputs")
+    ap.add_argument("--save-tiny-checkpoint", metavar="FILE",
+                    help="write a random-weight checkpoint of --width in the published layout to FILE, and stop (for tests)")
+    common.add_verification_args(ap)
     args = ap.parse_args()
+    if not args.out and not args.save_tiny_checkpoint:
+        ap.error("--out is required")
 
     torch.manual_seed(args.seed)
-    os.makedirs(args.out, exist_ok=True)
+    if args.save_tiny_checkpoint:
+        model = FIDInception3(width=args.width)
+        calibrate(model, args.seed)
+        torch.save(model.state_dict(), args.save_tiny_checkpoint)
+        print(f"wrote {args.save_tiny_checkpoint}: a random-weight FID Inception checkpoint at width {args.width:g}")
+        return
     if args.random_tiny:
         model = FIDInception3(width=args.width)
         calibrate(model, args.seed)
@@ -411,20 +399,24 @@ def main():
             "notes": "fid_inception.py --random-tiny --width %g --seed %d" % (args.width, args.seed),
         }
     else:
-        ckpt, digest = fetch_checkpoint(args.checkpoint, args.cache)
-        model = FIDInception3()
-        model.load_state_dict(torch.load(ckpt, map_location="cpu"), strict=True)
+        record = common.checkpoint_record(__file__, RECORD, args.records)
+        ckpt = fetch_checkpoint(args.checkpoint, args.cache, record)
+        state = torch.load(ckpt, map_location="cpu")
+        digest, verification = common.verify_checkpoint(ckpt, record, args.allow_unverified, state)
+        # The published checkpoint is full width; a narrower one is a test's.
+        width = state["Conv2d_1a_3x3.conv.weight"].shape[0] / 32
+        model = FIDInception3(width=width)
+        model.load_state_dict(state, strict=True)
         model.eval()
         name = args.name or "fid-inception"
         description = "pytorch-fid's FID Inception v3 (TensorFlow inception-2015-12-05 weights): pool3, 2048 features"
-        provenance = {
+        if width != 1:
+            description = f"FID Inception v3 architecture at width {width:g} ({model.features} features), from {ckpt}"
+        provenance = common.provenance(record, digest, record["licence"], {
             "data": "ImageNet (TensorFlow's inception-2015-12-05 release)",
-            "licence": "Apache-2.0 (pytorch-fid; TensorFlow model weights)",
-            "source_url": CHECKPOINT_URL,
-            "checkpoint": CHECKPOINT_NAME,
-            "checkpoint_sha256": digest,
             "notes": "input resized to 299 (bilinear, align_corners=False) and mapped to [-1, 1] inside the graph",
-        }
+        }, verification, state)
+    os.makedirs(args.out, exist_ok=True)
     onnx_path = os.path.join(args.out, "model.onnx")
     export(model, onnx_path)
     write_manifest(args.out, name, description, model.features, provenance)

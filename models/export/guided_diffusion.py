@@ -207,14 +207,24 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--checkpoint", help="256x256_diffusion_uncond.pt")
+    src.add_argument("--save-tiny-checkpoint", metavar="FILE",
+                     help="write a tiny random-weight checkpoint in the published format to FILE, and stop (for tests)")
     src.add_argument("--random-tiny", action="store_true", help="tiny random-weight model, for tests")
-    ap.add_argument("--out", required=True, help="output model folder")
+    ap.add_argument("--out", help="output model folder")
     ap.add_argument("--fp16", action="store_true", help="float16 weights (torso convolutions) and x/eps tensors")
     ap.add_argument("--name", help="model name in model.json")
+    common.add_verification_args(ap)
     args = ap.parse_args()
+    if not args.out and not args.save_tiny_checkpoint:
+        ap.error("--out is required")
 
     torch.manual_seed(0)
-    os.makedirs(args.out, exist_ok=True)
+    if args.save_tiny_checkpoint:
+        net = UNetModel(**CONFIG_TINY)
+        common.randomize_(net, seed=1)
+        torch.save(net.state_dict(), args.save_tiny_checkpoint)
+        print(f"wrote {args.save_tiny_checkpoint}: a tiny random-weight guided-diffusion checkpoint")
+        return
     if args.random_tiny:
         cfg = CONFIG_TINY
         net = UNetModel(**cfg)
@@ -223,15 +233,21 @@ def main():
         prov = common.tiny_provenance("models/export/guided_diffusion.py")
         name = args.name or "guided-diffusion-tiny" + ("-f16" if args.fp16 else "")
     else:
-        record = common.checkpoint_record(__file__, "256x256_diffusion_uncond")
-        digest = common.verify_checkpoint(args.checkpoint, record)
-        cfg = CONFIG_256
-        net = common.load_state_dict(UNetModel(**cfg), args.checkpoint).eval()
+        record = common.checkpoint_record(__file__, "256x256_diffusion_uncond", args.records)
+        state = torch.load(args.checkpoint, map_location="cpu")
+        digest, verification = common.verify_checkpoint(args.checkpoint, record, args.allow_unverified, state)
+        # The published checkpoint is CONFIG_256; a tiny one is a test's.
+        tiny = state["input_blocks.0.0.weight"].shape[0] == CONFIG_TINY["model_channels"]
+        cfg = CONFIG_TINY if tiny else CONFIG_256
+        net = UNetModel(**cfg)
+        net.load_state_dict(state, strict=True)
+        net.eval()
         prov = common.provenance(record, digest, record["licence"], {
             "data": "ImageNet (ILSVRC 2012) training set, 256x256, unconditional",
             "notes": "Dhariwal & Nichol 2021, 'Diffusion Models Beat GANs on Image Synthesis'; "
-                     "the prior DDRM uses for ImageNet"})
+                     "the prior DDRM uses for ImageNet"}, verification, state)
         name = args.name or "guided-diffusion-256-uncond" + ("-f16" if args.fp16 else "")
+    os.makedirs(args.out, exist_ok=True)
 
     dtype = "float16" if args.fp16 else "float32"
     model = net

@@ -446,13 +446,26 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--snapshot", help="folder with unet/ and vqvae/ of the diffusers repository")
+    src.add_argument("--save-tiny-snapshot", metavar="DIR",
+                     help="write a tiny random-weight snapshot in the diffusers layout to DIR, and stop (for tests)")
     src.add_argument("--random-tiny", action="store_true", help="tiny random-weight models, for tests")
-    ap.add_argument("--out", required=True,
+    ap.add_argument("--out",
                     help="the ldm-sr bundle folder to write: model.json and the part folders unet/, encoder/, decoder/")
     ap.add_argument("--name", help="the bundle's name in model.json (the parts get -unet, -encoder, -decoder)")
+    common.add_verification_args(ap)
     args = ap.parse_args()
+    if not args.out and not args.save_tiny_snapshot:
+        ap.error("--out is required")
 
     torch.manual_seed(0)
+    if args.save_tiny_snapshot:
+        unet, vq = UNet2DModel(**UNET_TINY), VQModel(**VQ_TINY)
+        common.randomize_(unet, seed=3)
+        common.randomize_(vq, seed=4)
+        save_diffusers(unet.state_dict(), os.path.join(args.save_tiny_snapshot, "unet"))
+        save_diffusers({renamed(k): v for k, v in vq.state_dict().items()}, os.path.join(args.save_tiny_snapshot, "vqvae"))
+        print(f"wrote {args.save_tiny_snapshot}: a tiny random-weight ldm-sr snapshot (unet/, vqvae/)")
+        return
     if args.random_tiny:
         ucfg, vcfg = UNET_TINY, VQ_TINY
         unet, vq = UNet2DModel(**ucfg), VQModel(**vcfg)
@@ -468,25 +481,36 @@ def main():
         bundle_prov = common.tiny_provenance("models/export/ldm_sr.py")
         name = args.name or "ldm-sr-tiny"
     else:
-        ucfg, vcfg = UNET_CONFIG, VQ_CONFIG
-        check_config(os.path.join(args.snapshot, "unet", "config.json"), {
-            "in_channels": 6, "out_channels": 3, "block_out_channels": [160, 320, 320, 640],
-            "down_block_types": ["DownBlock2D", "DownBlock2D", "DownBlock2D", "AttnDownBlock2D"],
-            "up_block_types": ["AttnUpBlock2D", "UpBlock2D", "UpBlock2D", "UpBlock2D"],
-            "layers_per_block": 2, "attention_head_dim": 32, "flip_sin_to_cos": True, "freq_shift": 0})
-        check_config(os.path.join(args.snapshot, "vqvae", "config.json"), {
-            "block_out_channels": [128, 256, 512], "latent_channels": 3, "num_vq_embeddings": 8192,
-            "layers_per_block": 2})
+        # Verify both parts before reading or writing anything else.
         provs = {}
         for part in ("unet", "vqvae"):
             path = os.path.join(args.snapshot, part, WEIGHTS)
-            record = common.checkpoint_record(__file__, part)
-            digest = common.verify_checkpoint(path, record)
+            if not os.path.exists(path):
+                raise SystemExit(f"{args.snapshot} has no {part}/{WEIGHTS}; give the folder of the diffusers "
+                                 "repository CompVis/ldm-super-resolution-4x-openimages (with unet/ and vqvae/)")
+            record = common.checkpoint_record(__file__, part, args.records)
+            digest, verification = common.verify_checkpoint(path, record, args.allow_unverified)
             provs[part] = common.provenance(record, digest, record["licence"], {
                 "data": "OpenImages, 4x super-resolution with bicubic/BSR degradations",
-                "notes": "Rombach et al. 2022, 'High-Resolution Image Synthesis with Latent Diffusion Models'"})
+                "notes": "Rombach et al. 2022, 'High-Resolution Image Synthesis with Latent Diffusion Models'"},
+                verification)
+        # The published snapshot is UNET_CONFIG and VQ_CONFIG; a tiny one is a test's.
+        conv_in = torch.load(os.path.join(args.snapshot, "unet", WEIGHTS), map_location="cpu")["conv_in.weight"]
+        tiny = conv_in.shape[0] == UNET_TINY["block_out_channels"][0]
+        ucfg, vcfg = (UNET_TINY, VQ_TINY) if tiny else (UNET_CONFIG, VQ_CONFIG)
+        if not tiny:
+            check_config(os.path.join(args.snapshot, "unet", "config.json"), {
+                "in_channels": 6, "out_channels": 3, "block_out_channels": [160, 320, 320, 640],
+                "down_block_types": ["DownBlock2D", "DownBlock2D", "DownBlock2D", "AttnDownBlock2D"],
+                "up_block_types": ["AttnUpBlock2D", "UpBlock2D", "UpBlock2D", "UpBlock2D"],
+                "layers_per_block": 2, "attention_head_dim": 32, "flip_sin_to_cos": True, "freq_shift": 0})
+            check_config(os.path.join(args.snapshot, "vqvae", "config.json"), {
+                "block_out_channels": [128, 256, 512], "latent_channels": 3, "num_vq_embeddings": 8192,
+                "layers_per_block": 2})
         unet, vq = load_snapshot(args.snapshot, ucfg, vcfg)
+        unverified = [p["verification"] for p in provs.values() if p["verification"].startswith("unverified")]
         bundle_prov = {
+            "verification": unverified[0] if unverified else "verified: both parts' sha256 match their records",
             "source_url": "https://huggingface.co/CompVis/ldm-super-resolution-4x-openimages",
             "licence": provs["unet"]["licence"],
             "data": provs["unet"]["data"],
