@@ -63,7 +63,7 @@ UNET_TINY = dict(UNET_CONFIG, block_out_channels=(8, 16, 16, 16), attention_head
 VQ_TINY = dict(VQ_CONFIG, block_out_channels=(8, 16, 16), norm_num_groups=4)
 
 SCHEDULE = {"type": "scaled_linear", "beta_start": 0.0015, "beta_end": 0.0155, "T": 1000}
-# Key names of the attention layers in files saved by diffusers >= 0.15.
+# Key names of the attention layers in files saved by diffusers >= 0.17.0.
 RENAMED_ATTENTION = {"to_q.": "query.", "to_k.": "key.", "to_v.": "value.", "to_out.0.": "proj_attn."}
 WEIGHTS = "diffusion_pytorch_model.bin"
 
@@ -109,7 +109,7 @@ class ResnetBlock2D(nn.Module):
 
 
 class AttentionBlock(nn.Module):
-    """diffusers' (pre-0.15) AttentionBlock: self-attention over positions."""
+    """diffusers' (pre-0.17.0) AttentionBlock: self-attention over positions."""
 
     def __init__(self, channels, num_head_channels, groups, eps):
         super().__init__()
@@ -377,7 +377,7 @@ class VQDecode(nn.Module):
 
 def load_diffusers(module, path):
     """Loads a diffusers state dict with strict=True, renaming the attention
-    keys of diffusers >= 0.15 to the names the published files use."""
+    keys of diffusers >= 0.17.0 to the names the published files use."""
     state = torch.load(path, map_location="cpu")
     for key in list(state):
         new = key
@@ -402,7 +402,7 @@ def save_diffusers(state, folder):
 
 
 def renamed(key):
-    """key as diffusers >= 0.15 names it."""
+    """key as diffusers >= 0.17.0 names it."""
     if ".attentions." not in key:
         return key
     for new, old in RENAMED_ATTENTION.items():
@@ -473,7 +473,7 @@ def main():
         common.randomize_(vq, seed=4)
         with tempfile.TemporaryDirectory() as snap:
             # The UNet is saved with the published key names, the VQ model
-            # with those of diffusers >= 0.15, so that both load paths run.
+            # with those of diffusers >= 0.17.0, so that both load paths run.
             save_diffusers(unet.state_dict(), os.path.join(snap, "unet"))
             save_diffusers({renamed(k): v for k, v in vq.state_dict().items()}, os.path.join(snap, "vqvae"))
             unet, vq = load_snapshot(snap, ucfg, vcfg)
