@@ -25,6 +25,8 @@ const (
 	// SRLDM settings name a latent-diffusion super-resolution model for
 	// Models.SRLDM; "" (shown as "default") is the Models' default one.
 	SRLDM
+	// Choice settings take one of Param.Choices.
+	Choice
 )
 
 // Param describes one setting of a method.
@@ -38,6 +40,8 @@ type Param struct {
 	// Min and Max bound numbers; MinOpen excludes Min itself.
 	Min, Max float64
 	MinOpen  bool
+	// Choices are the values of a Choice setting.
+	Choices []string
 	// Default is the default value in text form.
 	Default string
 }
@@ -69,6 +73,8 @@ func (p Param) Range() string {
 			open = "("
 		}
 		return fmt.Sprintf("%s%g, %g]", open, p.Min, p.Max)
+	case Choice:
+		return "one of " + strings.Join(p.Choices, ", ")
 	}
 	return ""
 }
@@ -80,6 +86,11 @@ func (p Param) parse(text string) (string, error) {
 	case Prior, SRLDM:
 		if text == "" || text == "default" {
 			return "", nil
+		}
+		return text, nil
+	case Choice:
+		if !slices.Contains(p.Choices, text) {
+			return "", fmt.Errorf("%s %q is not %s", p.Key, text, p.Range())
 		}
 		return text, nil
 	case Int:

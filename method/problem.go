@@ -108,6 +108,10 @@ type SRLDMModel struct {
 	Multiple int
 	// Digest identifies the model's weights, like DenoiserInfo.Digest.
 	Digest string
+	// FinalAlphaOne is the DDIM convention the model was published with:
+	// its last step goes to alpha_bar = 1 (diffusers' scheduler with
+	// set_alpha_to_one) rather than to alpha_bar_0 (LDM's DDIMSampler).
+	FinalAlphaOne bool
 }
 
 // Analytic is the Models of a process without neural networks: its only

@@ -68,7 +68,8 @@ func (c *Cache) SRLDM(name string) (*method.SRLDMModel, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &method.SRLDMModel{Name: l.Manifest.Name, UNet: l.UNet, Autoencoder: l.Autoencoder, Multiple: l.Manifest.SizeMultiple, Digest: l.digest()}
+	m := &method.SRLDMModel{Name: l.Manifest.Name, UNet: l.UNet, Autoencoder: l.Autoencoder, Multiple: l.Manifest.SizeMultiple, Digest: l.digest(),
+		FinalAlphaOne: l.UNet.Manifest().DDIM.FinalAlphaOne()}
 	c.ldms[name] = &cachedLDM{ldm: l, model: m}
 	return m, nil
 }

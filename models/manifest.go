@@ -147,6 +147,21 @@ type ScheduleSpec struct {
 	T         int                  `json:"T"`
 }
 
+// DDIMSpec is the DDIM convention of a latent UNet's publisher.
+type DDIMSpec struct {
+	// FinalAlpha is where the last step goes: "alpha_bar_0", 1 - beta_0,
+	// as LDM's DDIMSampler, or "one", as diffusers' DDIMScheduler with
+	// set_alpha_to_one (the scheduler_config.json of its published
+	// super-resolution model).
+	FinalAlpha string `json:"final_alpha"`
+	// StepsOffset is added to the evenly spaced time steps; both LDM and
+	// diffusers' published scheduler use 1, the only value supported.
+	StepsOffset int `json:"steps_offset"`
+}
+
+// FinalAlphaOne reports whether the last step goes to alpha_bar = 1.
+func (d *DDIMSpec) FinalAlphaOne() bool { return d != nil && d.FinalAlpha == "one" }
+
 // Build returns the schedule.
 func (s ScheduleSpec) Build() (*restore.Schedule, error) {
 	return restore.NewSchedule(s.Type, s.BetaStart, s.BetaEnd, s.T)
@@ -240,6 +255,9 @@ type Manifest struct {
 	Outputs []TensorSpec `json:"outputs"`
 	// Schedule is required for denoisers.
 	Schedule *ScheduleSpec `json:"schedule,omitempty"`
+	// DDIM records the DDIM convention an ldm-unet was published with; nil
+	// is LDM's own.
+	DDIM *DDIMSpec `json:"ddim,omitempty"`
 	// SizeMultiple is the number both image sides must be divisible by.
 	SizeMultiple int `json:"size_multiple"`
 	// ValueRange is the range of pixel values the model works in; [-1, 1]
@@ -340,6 +358,16 @@ func (m *Manifest) Validate() error {
 		p = append(p, m.bundleProblems()...)
 	} else if m.Parts != nil || m.Factor != 0 {
 		p = append(p, fmt.Sprintf("parts and factor are for %s bundles, not a %s", RoleLDMSR, m.Role))
+	}
+	if d := m.DDIM; d != nil {
+		switch {
+		case m.Role != RoleLDMUNet:
+			p = append(p, fmt.Sprintf("ddim is for an %s, not a %s", RoleLDMUNet, m.Role))
+		case d.FinalAlpha != "alpha_bar_0" && d.FinalAlpha != "one":
+			p = append(p, fmt.Sprintf("ddim.final_alpha %q must be alpha_bar_0 (LDM's DDIMSampler) or one (diffusers' set_alpha_to_one)", d.FinalAlpha))
+		case d.StepsOffset != 1:
+			p = append(p, fmt.Sprintf("ddim.steps_offset %d: only 1 (LDM's and diffusers' published scheduler) is supported", d.StepsOffset))
+		}
 	}
 	if m.CondChannels != 0 && (m.Role != RoleLDMUNet || m.CondChannels < 0) {
 		p = append(p, fmt.Sprintf("cond_channels %d: only an %s has conditioning channels, at least 1", m.CondChannels, RoleLDMUNet))

@@ -80,6 +80,9 @@ func (sh *Shell) options(kind argKind, words []string) []string {
 		case "fit":
 			return []string{string(method.FitPad), string(method.FitCrop), string(method.FitError)}
 		}
+		if p, ok := sh.Session.Method().Method().Param(words[1]); ok && p.Kind == method.Choice {
+			return p.Choices
+		}
 	}
 	return nil
 }

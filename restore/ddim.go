@@ -15,6 +15,13 @@ type DDIMConfig struct {
 	Eta float64
 	// Seed makes the run reproducible: the same seed gives bit-identical output.
 	Seed uint64
+	// FinalAlphaOne makes the last step go to alpha_bar = 1, so that the
+	// output is the last estimate x0_hat, as diffusers' DDIMScheduler with
+	// set_alpha_to_one (its published LDM super-resolution scheduler) does.
+	// By default it goes to alpha_bar_0 = 1 - beta_0, as LDM's own
+	// DDIMSampler (ldm/models/diffusion/ddim.py, make_schedule: alphas_prev
+	// starts at alphas_cumprod[0]) does.
+	FinalAlphaOne bool
 }
 
 // DefaultDDIMConfig returns the LDM-SR reference's settings (the CompVis
@@ -83,6 +90,9 @@ func newDDIM(what string, den Denoiser, n int, s Shape, cfg DDIMConfig) (*DDIM, 
 	c, err := newChain(what, den, LDMSteps, cfg.Steps, n, s, cfg.Seed)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.FinalAlphaOne {
+		c.final = -1 // AlphaBar(-1) is 1
 	}
 	for b := range n {
 		rng := c.imageNoise(0, b)

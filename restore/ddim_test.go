@@ -248,3 +248,45 @@ func TestDDIMRejectsBadInput(t *testing.T) {
 		t.Error("state of the wrong shape accepted")
 	}
 }
+
+// TestDDIMFinalAlpha checks the last step against its float64 closed form
+// under both conventions, with the analytic Gaussian prior and eta = 0.5:
+// to alpha_bar_0 (LDM's DDIMSampler) the output is sqrt(ab0) x0_hat +
+// sqrt(1 - ab0 - sigma^2) eps + sigma z; to alpha_bar = 1 (diffusers with
+// set_alpha_to_one) sigma and the direction vanish and the output is x0_hat.
+func TestDDIMFinalAlpha(t *testing.T) {
+	sched := ldmSchedule(t)
+	g := NewGaussianDenoiser(sched)
+	shape := Shape{C: 3, H: 8, W: 8}
+	for _, one := range []bool{false, true} {
+		d, err := NewDDIM(g, 1, shape, DDIMConfig{Steps: 10, Eta: 0.5, Seed: 3, FinalAlphaOne: one})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var last *StepInfo
+		if _, err := Run(context.Background(), d, func(info *StepInfo) error { last = info; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		abn := sched.AlphaBar(0)
+		if one {
+			abn = 1
+		}
+		if last.TNext != map[bool]int{false: 0, true: -1}[one] || last.AlphaBarNext != abn {
+			t.Fatalf("final alpha one=%v: the last step goes to t=%d, alpha_bar %v", one, last.TNext, last.AlphaBarNext)
+		}
+		ab := last.AlphaBar
+		sigma := 0.5 * math.Sqrt((1-abn)/(1-ab)) * math.Sqrt(1-ab/abn)
+		for k, x0 := range last.X0Hat.Data {
+			eps := (float64(last.Xt.Data[k]) - math.Sqrt(ab)*float64(x0)) / math.Sqrt(1-ab)
+			mean := math.Sqrt(abn)*float64(x0) + math.Sqrt(max(1-abn-sigma*sigma, 0))*eps
+			got := float64(last.XNext.Data[k])
+			if one && got != float64(x0) {
+				t.Fatalf("to alpha_bar 1: output %v, want x0_hat %v exactly", got, x0)
+			}
+			// The noise term: within 6 sigma of the deterministic part.
+			if math.Abs(got-mean) > 6*sigma+2e-6 {
+				t.Fatalf("to alpha_bar_0: output %v, mean %v, sigma %v", got, mean, sigma)
+			}
+		}
+	}
+}

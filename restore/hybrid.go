@@ -17,6 +17,8 @@ import (
 type DDRMLDMConfig struct {
 	DDRMConfig
 	CorrectEvery, CorrectLast int
+	// FinalAlphaOne is the latent chain's (see DDIMConfig).
+	FinalAlphaOne bool
 }
 
 // DefaultDDRMLDMConfig returns the hybrid's defaults: LDM-SR's 100 steps
@@ -109,7 +111,7 @@ func NewDDRMLDM(unet Denoiser, ae Autoencoder, low *Tensor, op Operator, y *Tens
 	if err != nil {
 		return nil, err
 	}
-	d, err := newDDIM("ddrm-ldm", den, low.N, latentShape(ae, low), DDIMConfig{Steps: cfg.Steps, Eta: cfg.Eta, Seed: cfg.Seed})
+	d, err := newDDIM("ddrm-ldm", den, low.N, latentShape(ae, low), DDIMConfig{Steps: cfg.Steps, Eta: cfg.Eta, Seed: cfg.Seed, FinalAlphaOne: cfg.FinalAlphaOne})
 	if err != nil {
 		return nil, err
 	}

@@ -1,14 +1,20 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/restorelab/restorelab/method"
+	"github.com/restorelab/restorelab/models"
+	"github.com/restorelab/restorelab/restore"
 )
 
 // tinySource writes a tiny random-weight checkpoint (or snapshot) of a kind
@@ -74,9 +80,61 @@ func TestModelsImport(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "checkpoint: verified: sha256 matches the record") {
 		t.Errorf("a recorded checkpoint: %d\n%s\n%s", code, stdout, stderr)
 	}
+	checkFinalAlpha(t, "tiny-ldm-sr")
 	for _, tc := range []struct{ args []string }{{[]string{"models", "import", "sd15", sources["ddpm"]}}, {[]string{"models", "import", "ddpm"}}} {
 		if code, _, stderr := cli(t, tc.args...); code != 2 {
 			t.Errorf("%v: %d %s", tc.args, code, stderr)
+		}
+	}
+}
+
+// checkFinalAlpha: an ldm-sr imported from a snapshot whose scheduler says
+// set_alpha_to_one ends its DDIM chain at alpha_bar = 1, with the output the
+// last estimate itself, and at alpha_bar_0 when final_alpha overrides it.
+func checkFinalAlpha(t *testing.T, name string) {
+	t.Helper()
+	ms := models.NewCache(runtimeOptions)
+	defer ms.Close()
+	l, err := ms.SRLDM(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l.FinalAlphaOne {
+		t.Errorf("%s: the scheduler's set_alpha_to_one did not reach the model", name)
+	}
+	task, err := restore.LookupTask("sr4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clean := restore.NewTensor(1, restore.Shape{C: 3, H: 64, W: 64})
+	for i := range clean.Data {
+		clean.Data[i] = float32(i%29) / 28
+	}
+	p, err := method.Degrade(task, clean, nil, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ab0 := l.UNet.Info().Schedule.AlphaBar(0)
+	for choice, want := range map[string]float64{"model": 1, "one": 1, "alpha_bar_0": ab0} {
+		s := method.LDM.Defaults()
+		for k, v := range map[string]string{"ldm_model": name, "steps": "3", "final_alpha": choice} {
+			if err := s.Set(k, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sampler, err := s.Sampler(ms, p, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var last *restore.StepInfo
+		if _, err := restore.Run(context.Background(), sampler, func(info *restore.StepInfo) error { last = info; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if last.AlphaBarNext != want {
+			t.Errorf("final_alpha %s: the last step goes to alpha_bar %v, want %v", choice, last.AlphaBarNext, want)
+		}
+		if want == 1 && !slices.Equal(last.XNext.Data, last.X0Hat.Data) {
+			t.Errorf("final_alpha %s: the last latent is not the last estimate", choice)
 		}
 	}
 }

@@ -192,7 +192,7 @@ def spec(name, dtype, shape):
 
 def write_model_json(out_dir, *, name, role, description, inputs, outputs, size_multiple, provenance,
                      value_range=(-1, 1), schedule=None, learned_variance=False, cond_channels=0,
-                     onnx_file="model.onnx"):
+                     onnx_file="model.onnx", ddim=None):
     """Writes out_dir/model.json in the schema of package models. cond_channels
     is, for an ldm-unet, the number of conditioning channels its image input
     has after the latent's."""
@@ -213,6 +213,8 @@ def write_model_json(out_dir, *, name, role, description, inputs, outputs, size_
         manifest["learned_variance"] = True
     if cond_channels:
         manifest["cond_channels"] = cond_channels
+    if ddim:
+        manifest["ddim"] = ddim
     _dump_json(os.path.join(out_dir, "model.json"), manifest)
 
 

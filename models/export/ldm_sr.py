@@ -410,6 +410,28 @@ def renamed(key):
     return key
 
 
+def ddim_convention(snapshot):
+    """The DDIM convention of a snapshot's scheduler/scheduler_config.json
+    (diffusers' DDIMScheduler), or None for LDM's own (no such file): where
+    the last step goes, set_alpha_to_one, and the steps offset, which must be
+    the 1 restorelab's sequence has."""
+    path = os.path.join(snapshot, "scheduler", "scheduler_config.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        cfg = json.load(f)
+    offset = cfg.get("steps_offset", 0)
+    if offset != 1:
+        raise SystemExit(f"{path}: steps_offset {offset}; restorelab's DDIM time steps have the offset 1 of LDM and "
+                         "of the published scheduler, and no other")
+    for key, want in (("beta_start", SCHEDULE["beta_start"]), ("beta_end", SCHEDULE["beta_end"])):
+        if key in cfg and abs(cfg[key] - want) > 1e-9:
+            raise SystemExit(f"{path}: {key} {cfg[key]}, but the model's schedule has {want}")
+    final = "one" if cfg.get("set_alpha_to_one", True) else "alpha_bar_0"
+    print(f"{path}: the last DDIM step goes to alpha_bar {'1' if final == 'one' else '0 (1 - beta_0)'}")
+    return {"final_alpha": final, "steps_offset": 1}
+
+
 def check_config(path, want):
     """Checks a published config.json against the architecture defined here."""
     if not os.path.exists(path):
@@ -464,7 +486,13 @@ def main():
         common.randomize_(vq, seed=4)
         save_diffusers(unet.state_dict(), os.path.join(args.save_tiny_snapshot, "unet"))
         save_diffusers({renamed(k): v for k, v in vq.state_dict().items()}, os.path.join(args.save_tiny_snapshot, "vqvae"))
-        print(f"wrote {args.save_tiny_snapshot}: a tiny random-weight ldm-sr snapshot (unet/, vqvae/)")
+        # The published repository's scheduler: diffusers' DDIM, last step to alpha 1.
+        os.makedirs(os.path.join(args.save_tiny_snapshot, "scheduler"))
+        with open(os.path.join(args.save_tiny_snapshot, "scheduler", "scheduler_config.json"), "w") as f:
+            json.dump({"_class_name": "DDIMScheduler", "beta_schedule": "scaled_linear", "beta_start": 0.0015,
+                       "beta_end": 0.0155, "num_train_timesteps": 1000, "set_alpha_to_one": True,
+                       "steps_offset": 1, "clip_sample": False}, f, indent=2)
+        print(f"wrote {args.save_tiny_snapshot}: a tiny random-weight ldm-sr snapshot (unet/, vqvae/, scheduler/)")
         return
     if args.random_tiny:
         ucfg, vcfg = UNET_TINY, VQ_TINY
@@ -478,6 +506,7 @@ def main():
             save_diffusers({renamed(k): v for k, v in vq.state_dict().items()}, os.path.join(snap, "vqvae"))
             unet, vq = load_snapshot(snap, ucfg, vcfg)
         provs = {k: common.tiny_provenance("models/export/ldm_sr.py") for k in ("unet", "vqvae")}
+        ddim = None
         bundle_prov = common.tiny_provenance("models/export/ldm_sr.py")
         name = args.name or "ldm-sr-tiny"
     else:
@@ -508,6 +537,7 @@ def main():
                 "block_out_channels": [128, 256, 512], "latent_channels": 3, "num_vq_embeddings": 8192,
                 "layers_per_block": 2})
         unet, vq = load_snapshot(args.snapshot, ucfg, vcfg)
+        ddim = ddim_convention(args.snapshot)
         unverified = [p["verification"] for p in provs.values() if p["verification"].startswith("unverified")]
         bundle_prov = {
             "verification": unverified[0] if unverified else "verified: both parts' sha256 match their records",
@@ -559,7 +589,8 @@ def main():
                inputs=[common.spec("x", "float32", ["B", ucfg["in_channels"], "h", "w"]),
                        common.spec("t", "int64", ["B"])],
                outputs=[common.spec("eps", "float32", ["B", ucfg["out_channels"], "h", "w"])],
-               schedule=SCHEDULE, size_multiple=unet.size_multiple, cond_channels=cond, provenance=unet_prov))
+               schedule=SCHEDULE, size_multiple=unet.size_multiple, cond_channels=cond, provenance=unet_prov,
+               ddim=ddim))
 
     multiple = common.write_ldm_bundle_json(
         args.out, name=name, factor=f, unet_multiple=unet.size_multiple, encoder_multiple=f, decoder_multiple=1,
