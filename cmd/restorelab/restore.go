@@ -177,7 +177,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *samples > 1 {
 		what = fmt.Sprintf("%s, mean of %d samples", m.Name, *samples)
 	}
-	fmt.Fprintf(stdout, "wrote %s (%v, %s, %.1fs)\n", *out, image.Shape, what, secs)
+	fmt.Fprintf(stdout, "wrote %s (%v, %s, %.2fs)\n", *out, image.Shape, what, secs)
 	if *trace != "" {
 		fmt.Fprintf(stdout, "wrote %s\n", *trace)
 	}
