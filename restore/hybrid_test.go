@@ -25,7 +25,8 @@ func runLDMPair(t *testing.T, name string) (psnrLDM, psnrHybrid, consLDM, consHy
 		t.Fatal(err)
 	}
 	hcfg := DefaultDDRMLDMConfig()
-	hcfg.Seed, hcfg.SigmaY = 1, task.SigmaY
+	// Every step corrected: the claims below are the correction's.
+	hcfg.Seed, hcfg.SigmaY, hcfg.CorrectEvery = 1, task.SigmaY, 1
 	h, err := NewDDRMLDM(u, &poolAE{f: 4, levels: 32}, low, op, y, hcfg)
 	if err != nil {
 		t.Fatal(err)
