@@ -364,3 +364,13 @@ func (c *chain) Result() (*Tensor, error) {
 	}
 	return unitImage(c.lastX0), nil
 }
+
+// validateFor checks that the prior den has a noise schedule and that a
+// sampler's settings fit it (validate takes the schedule's T).
+func validateFor(den Denoiser, validate func(T int) error) error {
+	info := den.Info()
+	if info.Schedule == nil {
+		return fmt.Errorf("model %q has no noise schedule; its manifest must give one", info.Name)
+	}
+	return validate(info.Schedule.T)
+}

@@ -80,11 +80,7 @@ func NewDDIM(den Denoiser, n int, s Shape, cfg DDIMConfig) (*DDIM, error) {
 }
 
 func newDDIM(what string, den Denoiser, n int, s Shape, cfg DDIMConfig) (*DDIM, error) {
-	info := den.Info()
-	if info.Schedule == nil {
-		return nil, fmt.Errorf("model %q has no noise schedule; its manifest must give one", info.Name)
-	}
-	if err := cfg.Validate(info.Schedule.T); err != nil {
+	if err := validateFor(den, cfg.Validate); err != nil {
 		return nil, err
 	}
 	c, err := newChain(what, den, LDMSteps, cfg.Steps, n, s, cfg.Seed)

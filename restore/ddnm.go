@@ -148,18 +148,14 @@ func NewDDNMPlus(den Denoiser, op Operator, y *Tensor, cfg DDNMConfig) (*DDNM, e
 }
 
 func newDDNM(what string, plus bool, den Denoiser, op Operator, y *Tensor, cfg DDNMConfig) (*DDNM, error) {
-	info := den.Info()
-	if info.Schedule == nil {
-		return nil, fmt.Errorf("model %q has no noise schedule; its manifest must give one", info.Name)
-	}
-	if err := cfg.Validate(info.Schedule.T); err != nil {
+	if err := validateFor(den, cfg.Validate); err != nil {
 		return nil, err
 	}
 	m, err := newMeasured(op, y, cfg.SigmaY)
 	if err != nil {
 		return nil, err
 	}
-	in := op.InShape()
+	in, info := op.InShape(), den.Info()
 	if err := checkPrior(what, info, y.N, in); err != nil {
 		return nil, err
 	}

@@ -59,11 +59,7 @@ type DDRM struct {
 // as DDRM prescribes, from y where the measurement is informative and from
 // pure noise elsewhere.
 func NewDDRM(den Denoiser, op Operator, y *Tensor, cfg DDRMConfig) (*DDRM, error) {
-	info := den.Info()
-	if info.Schedule == nil {
-		return nil, fmt.Errorf("model %q has no noise schedule; its manifest must give one", info.Name)
-	}
-	if err := cfg.Validate(info.Schedule.T); err != nil {
+	if err := validateFor(den, cfg.Validate); err != nil {
 		return nil, err
 	}
 	m, err := newMeasured(op, y, cfg.SigmaY)

@@ -91,11 +91,7 @@ type DiffPIR struct {
 // NewDiffPIR prepares a DiffPIR run restoring the measurements y (a batch
 // of OutShape images in [0, 1]) with the prior den.
 func NewDiffPIR(den Denoiser, op Operator, y *Tensor, cfg DiffPIRConfig) (*DiffPIR, error) {
-	info := den.Info()
-	if info.Schedule == nil {
-		return nil, fmt.Errorf("model %q has no noise schedule; its manifest must give one", info.Name)
-	}
-	if err := cfg.Validate(info.Schedule.T); err != nil {
+	if err := validateFor(den, cfg.Validate); err != nil {
 		return nil, err
 	}
 	m, err := newMeasured(op, y, cfg.SigmaY)

@@ -69,16 +69,7 @@ func SaveMeasurement(path string, y *Tensor, keep []bool, info MeasurementInfo) 
 
 // loadMeasurementNPZ reads a file SaveMeasurement wrote.
 func loadMeasurementNPZ(path string) (*Measurement, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, ioOpenError(path, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	return decodeMeasurementNPZ(f, st.Size(), path)
+	return readSized(path, func(f *os.File, size int64) (*Measurement, error) { return decodeMeasurementNPZ(f, size, path) })
 }
 
 // decodeMeasurementNPZ reads a measurement .npz of size bytes in r; path

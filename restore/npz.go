@@ -103,19 +103,26 @@ func writeNPZTo(w io.Writer, arrays []NPZArray, files []npzFile) error {
 }
 
 // ReadNPZ reads every array of an .npz archive, keyed by name (the member
-// name without its .npy suffix, as numpy.load reports it). float64 arrays are
-// converted to float32; other data types are an error.
+// name without its .npy suffix, as numpy.load reports it). float64 arrays
+// are converted to float32 and also kept in NPZArray.Float64; other data
+// types are an error.
 func ReadNPZ(path string) (map[string]NPZArray, error) {
+	return readSized(path, func(f *os.File, size int64) (map[string]NPZArray, error) { return readNPZ(f, size, path) })
+}
+
+// readSized opens path and hands it to read with its size.
+func readSized[T any](path string, read func(f *os.File, size int64) (T, error)) (T, error) {
+	var zero T
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, ioOpenError(path, err)
+		return zero, ioOpenError(path, err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
+		return zero, fmt.Errorf("reading %s: %w", path, err)
 	}
-	return readNPZ(f, st.Size(), path)
+	return read(f, st.Size())
 }
 
 // readNPZ reads the .npz archive of size bytes in r; path names it in errors.
@@ -155,20 +162,18 @@ func npzReadMember(zf *zip.File, name string) (NPZArray, error) {
 
 // npyReadFile reads a float32 or float64 .npy file as float32 in C order.
 func npyReadFile(path string) (shape []int, data []float32, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, ioOpenError(path, err)
+	type array struct {
+		shape []int
+		data  []float32
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	shape, data, _, err = npyDecode(f, st.Size())
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	return shape, data, nil
+	a, err := readSized(path, func(f *os.File, size int64) (array, error) {
+		shape, data, _, err := npyDecode(f, size)
+		if err != nil {
+			return array{}, fmt.Errorf("reading %s: %w", path, err)
+		}
+		return array{shape, data}, nil
+	})
+	return a.shape, a.data, err
 }
 
 // npyDecode reads one .npy stream of at most size bytes, as float32 and,

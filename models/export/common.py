@@ -139,6 +139,14 @@ def randomize_(model, seed):
                 p.copy_(0.1 * torch.randn(p.shape, generator=g))
 
 
+def save_tiny_checkpoint(model, seed, path, what):
+    """Randomises model (randomize_) and saves its state dict to path, as a
+    published checkpoint is saved: a test's stand-in for the real file."""
+    randomize_(model, seed)
+    torch.save(model.state_dict(), path)
+    print(f"wrote {path}: a tiny random-weight {what} checkpoint")
+
+
 def roundtrip_state_dict(model, make_model):
     """Saves model's weights, then loads them into a fresh make_model() the
     way a published checkpoint is loaded (file, torch.load, strict=True)."""

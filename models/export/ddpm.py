@@ -223,10 +223,7 @@ def main():
 
     torch.manual_seed(0)
     if args.save_tiny_checkpoint:
-        net = Model(**CONFIG_TINY)
-        common.randomize_(net, seed=2)
-        torch.save(net.state_dict(), args.save_tiny_checkpoint)
-        print(f"wrote {args.save_tiny_checkpoint}: a tiny random-weight DDPM checkpoint")
+        common.save_tiny_checkpoint(Model(**CONFIG_TINY), 2, args.save_tiny_checkpoint, "DDPM")
         return
     if args.random_tiny:
         cfg = CONFIG_TINY

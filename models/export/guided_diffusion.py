@@ -220,10 +220,7 @@ def main():
 
     torch.manual_seed(0)
     if args.save_tiny_checkpoint:
-        net = UNetModel(**CONFIG_TINY)
-        common.randomize_(net, seed=1)
-        torch.save(net.state_dict(), args.save_tiny_checkpoint)
-        print(f"wrote {args.save_tiny_checkpoint}: a tiny random-weight guided-diffusion checkpoint")
+        common.save_tiny_checkpoint(UNetModel(**CONFIG_TINY), 1, args.save_tiny_checkpoint, "guided-diffusion")
         return
     if args.random_tiny:
         cfg = CONFIG_TINY
