@@ -11,36 +11,58 @@ import (
 	"golang.org/x/term"
 )
 
-// Bar redraws a single line: label, bar, count, rate and time left. It draws
-// nothing when its writer is not a terminal, so logs stay clean.
+// LogEvery is how often a bar whose writer is not a terminal (a log file, a
+// pipe) writes a plain line: a long run in the background still shows where
+// it is, a short one writes nothing.
+const LogEvery = 30 * time.Second
+
+// Bar redraws a single line on a terminal: label, bar, count, rate and time
+// left. Elsewhere it writes the same line, without redrawing, every LogEvery.
 type Bar struct {
-	w       io.Writer
-	label   string
-	total   int
-	start   time.Time
-	enabled bool
+	w        io.Writer
+	label    string
+	total    int
+	start    time.Time
+	terminal bool
+	every    time.Duration
+	logged   time.Time // when the last plain line was written; zero if none
+	done     int
+	note     string
 }
 
-// New returns a bar for total units of work written to w. It is enabled only
-// when w is a terminal.
+// New returns a bar for total units of work written to w.
 func New(w io.Writer, label string, total int) *Bar {
 	f, ok := w.(*os.File)
-	enabled := ok && term.IsTerminal(int(f.Fd()))
-	return &Bar{w: w, label: label, total: total, start: time.Now(), enabled: enabled}
+	terminal := ok && term.IsTerminal(int(f.Fd()))
+	return &Bar{w: w, label: label, total: total, start: time.Now(), terminal: terminal, every: LogEvery}
 }
 
 // Set draws the bar at done units, with an optional note after it.
 func (b *Bar) Set(done int, note string) {
-	if !b.enabled {
+	b.done, b.note = done, note
+	line := Line(b.label, done, b.total, time.Since(b.start), note)
+	if b.terminal {
+		fmt.Fprint(b.w, "\r"+line+"\x1b[K")
 		return
 	}
-	fmt.Fprint(b.w, "\r"+Line(b.label, done, b.total, time.Since(b.start), note)+"\x1b[K")
+	last := b.logged
+	if last.IsZero() {
+		last = b.start
+	}
+	if time.Since(last) >= b.every {
+		fmt.Fprintln(b.w, line)
+		b.logged = time.Now()
+	}
 }
 
-// Finish ends the bar's line.
+// Finish ends the bar's line; in a log that shows progress lines, it writes
+// the last one.
 func (b *Bar) Finish() {
-	if b.enabled {
+	switch {
+	case b.terminal:
 		fmt.Fprintln(b.w)
+	case !b.logged.IsZero():
+		fmt.Fprintln(b.w, Line(b.label, b.done, b.total, time.Since(b.start), b.note))
 	}
 }
 

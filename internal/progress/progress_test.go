@@ -19,7 +19,25 @@ func TestLine(t *testing.T) {
 	}
 }
 
-func TestBarSilentWhenNotTerminal(t *testing.T) {
+func TestBarLogsPlainLinesWhenNotTerminal(t *testing.T) {
+	var buf bytes.Buffer
+	b := New(&buf, "bench", 3)
+	b.every = 0
+	b.Set(1, "cat")
+	b.Set(2, "dog")
+	b.Finish()
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(lines) != 3 || strings.ContainsAny(buf.String(), "\r\x1b") {
+		t.Fatalf("want three plain lines, got %q", buf.String())
+	}
+	for i, want := range []string{"1/3  ", "2/3  ", "2/3  "} {
+		if !strings.Contains(lines[i], want) {
+			t.Errorf("line %d %q lacks %q", i, lines[i], want)
+		}
+	}
+}
+
+func TestBarSilentWhenNotTerminalAndShort(t *testing.T) {
 	var buf bytes.Buffer
 	b := New(&buf, "x", 3)
 	b.Set(1, "")
