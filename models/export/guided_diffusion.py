@@ -13,8 +13,8 @@ attention order, no class conditioning.
 writes DIR/model.onnx, DIR/model.json (role ddrm-prior, 6 output channels:
 eps then the learned variance) and DIR/reference.npz (a PyTorch input/output
 pair). The checkpoint's weights take 2.2 GB in float32, more than one ONNX
-file can hold, so the real model needs --fp16: weights and the x/eps tensors
-in float16, arithmetic in float32 (see README.md).
+file can hold, so the real model needs --fp16: the torso's weights stored in
+float16, arithmetic, x and eps in float32 (see README.md).
 
     /usr/bin/python3 models/export/guided_diffusion.py --random-tiny --out DIR [--fp16]
 
@@ -186,17 +186,6 @@ class UNetModel(nn.Module):
         return self.out(h)
 
 
-class Float16IO(nn.Module):
-    """Takes x and returns eps in float16; the network computes in float32."""
-
-    def __init__(self, net):
-        super().__init__()
-        self.net = net
-
-    def forward(self, x, t):
-        return self.net(x.float(), t).half()
-
-
 def torso_convs(model):
     """The layers guided-diffusion's convert_to_fp16 turns to float16."""
     return [m for part in (model.input_blocks, model.middle_block, model.output_blocks)
@@ -211,7 +200,7 @@ def main():
                      help="write a tiny random-weight checkpoint in the published format to FILE, and stop (for tests)")
     src.add_argument("--random-tiny", action="store_true", help="tiny random-weight model, for tests")
     ap.add_argument("--out", help="output model folder")
-    ap.add_argument("--fp16", action="store_true", help="float16 weights (torso convolutions) and x/eps tensors")
+    ap.add_argument("--fp16", action="store_true", help="float16 storage of the torso convolutions (as upstream's use_fp16); x and eps stay float32")
     ap.add_argument("--name", help="model name in model.json")
     common.add_verification_args(ap)
     args = ap.parse_args()
@@ -246,22 +235,21 @@ def main():
         name = args.name or "guided-diffusion-256-uncond" + ("-f16" if args.fp16 else "")
     os.makedirs(args.out, exist_ok=True)
 
-    dtype = "float16" if args.fp16 else "float32"
+    # x and eps stay float32 with --fp16, as upstream's: use_fp16 converts
+    # only the torso, and its output layer runs in float32.
     model = net
     if args.fp16:
         common.store_float16(torso_convs(net))
-        model = Float16IO(net)
     model.eval()
-    tdt = torch.float16 if args.fp16 else torch.float32
 
     # Trace at a small non-square size and check at another: B, H and W are dynamic.
-    example = (torch.randn(1, 3, 32, 64).to(tdt), torch.tensor([10]))
+    example = (torch.randn(1, 3, 32, 64), torch.tensor([10]))
     axes = {"x": {0: "B", 2: "H", 3: "W"}, "t": {0: "B"}, "eps": {0: "B", 2: "H", 3: "W"}}
     size = common.export_onnx(model, example, os.path.join(args.out, "model.onnx"), ["x", "t"], ["eps"], axes,
                               fold_constants=not args.fp16)
 
     g = torch.Generator().manual_seed(1234)
-    ref_x = torch.randn(2, 3, 64, 32, generator=g).clamp(-3, 3).to(tdt)
+    ref_x = torch.randn(2, 3, 64, 32, generator=g).clamp(-3, 3)
     ref_t = torch.tensor([999, 250])
     with torch.no_grad():
         ref_eps = model(ref_x, ref_t)
@@ -270,16 +258,17 @@ def main():
     prov["params"] = sum(p.numel() for p in net.parameters())
     prov["architecture"] = {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()}
     if args.fp16:
-        prov["precision"] = "float16 storage of the torso convolutions and of x/eps; float32 arithmetic"
+        prov["precision"] = "float16 storage of the torso convolutions; float32 arithmetic, x and eps"
     x4 = ["B", 3, "H", "W"]
     common.write_model_json(
         args.out, name=name, role="ddrm-prior",
         description="guided-diffusion UNet (openai/guided-diffusion), eps and learned variance",
-        inputs=[common.spec("x", dtype, x4), common.spec("t", "int64", ["B"])],
-        outputs=[common.spec("eps", dtype, ["B", 6, "H", "W"])],
+        inputs=[common.spec("x", "float32", x4), common.spec("t", "int64", ["B"])],
+        outputs=[common.spec("eps", "float32", ["B", 6, "H", "W"])],
         schedule=common.LINEAR_SCHEDULE, size_multiple=net.size_multiple, learned_variance=True,
         provenance=prov)
-    print(f"wrote {args.out}: model.onnx {size} bytes, {prov['params']} parameters, {dtype}")
+    weights = "float16 torso weights" if args.fp16 else "float32"
+    print(f"wrote {args.out}: model.onnx {size} bytes, {prov['params']} parameters, {weights}")
 
 
 if __name__ == "__main__":

@@ -109,13 +109,10 @@ if os.path.realpath(out) != os.path.realpath(fixtures):
         for k in a.files:
             # Relative to the tensor's scale, not per element: float32 sums in
             # another order (thread count, CPU kernels) move near-zero entries
-            # by ~1e-6 of the scale, and a float16 output by one unit in its
-            # last place; a change to a script moves them by O(1).
+            # by ~1e-6 of the scale; a change to a script moves them by O(1).
             diff = float(np.abs(a[k].astype(np.float64) - b[k]).max())
             scale = max(1.0, float(np.abs(b[k]).max()))
-            half = np.array_equal(b[k], b[k].astype(np.float16).astype(b[k].dtype))
-            tol = 2 * float(np.finfo(np.float16).eps) if half else 1e-5
-            if diff > tol * scale:
+            if diff > 1e-5 * scale:
                 sys.exit(f"{rel}: {k} differs from the committed fixture by {diff:.3g} (scale {scale:.3g}); rewrite the fixtures if the change is intended")
     print("reference outputs match the committed fixtures")
 EOF
