@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"fmt"
+	"os"
 	"strings"
 	"sync"
 
@@ -11,10 +13,13 @@ import (
 
 // Models are the networks the notebooks' methods open, shared by every
 // cell: each model is opened once, since a session takes a moment to
-// create.
+// create. Opening a large one (a published checkpoint) prints what it is
+// doing below the cell.
 func Models() *models.Cache { return sharedModels() }
 
-var sharedModels = sync.OnceValue(func() *models.Cache { return models.NewCache(models.Options{}) })
+var sharedModels = sync.OnceValue(func() *models.Cache {
+	return models.NewCache(models.Options{Notify: func(line string) { fmt.Fprintln(os.Stderr, line) }})
+})
 
 // Prior returns the diffusion prior the notebooks restore with by default:
 // the bundled eps-prediction UNet (models.DefaultPrior), run by ONNX

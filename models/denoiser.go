@@ -30,6 +30,11 @@ type Options struct {
 	// 256x256 spent 13.4 ms per step outside the network on denoise with it
 	// off, 18.7 with it on; the network's own time did not change).
 	Spinning bool
+	// Notify, if not nil, receives a line at each slow part of opening a
+	// model file over 64 MiB (reading and hashing it, by quarters;
+	// creating its session) and when it is ready, so that a front end can
+	// say why nothing seems to happen for a minute. Small files say nothing.
+	Notify func(line string)
 	// CUDA runs the model on an NVIDIA GPU through ONNX Runtime's CUDA
 	// execution provider, which needs a CUDA build of the library.
 	CUDA bool

@@ -32,14 +32,14 @@ func OpenInception(nameOrPath string, opts Options) (*Inception, error) {
 	if src.fsys == nil {
 		return nil, fmt.Errorf("%s is a bare .onnx file; a feature network needs a folder with a %s of role %s (models/export/fid_inception.py writes one)", src.where, ManifestFile, RoleInception)
 	}
-	m, data, err := src.load()
+	m, data, o, err := src.load(opts.Notify)
 	if err != nil {
 		return nil, err
 	}
 	if m.Role != RoleInception {
 		return nil, fmt.Errorf("model %s has role %s, so it is not a feature network (%s)", m.Name, m.Role, RoleInception)
 	}
-	g, err := newGraph(src, m, data, opts)
+	g, err := newGraph(src, m, data, o, opts)
 	if err != nil {
 		return nil, err
 	}

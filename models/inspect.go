@@ -94,7 +94,7 @@ func Inspect(nameOrPath string, opts Options) (*Report, error) {
 
 func inspectSource(src source, opts Options) (*Report, error) {
 	r := &Report{Where: src.where, Name: src.name, Role: RoleDDRMPrior}
-	m, data, ok := inspectFiles(src, r)
+	m, data, ok := inspectFiles(src, r, opts.Notify)
 	if ok && m != nil && m.Role == RoleLDMSR {
 		return r, inspectBundle(src, m, r, opts)
 	}
@@ -143,8 +143,8 @@ func inspectSource(src source, opts Options) (*Report, error) {
 
 // inspectFiles reads the manifest and files into r, recording problems. It
 // returns the manifest (nil for a bare file), the ONNX data, and whether
-// there is enough to go on with.
-func inspectFiles(src source, r *Report) (*Manifest, []byte, bool) {
+// there is enough to go on with. A large file reports to notify.
+func inspectFiles(src source, r *Report, notify func(string)) (*Manifest, []byte, bool) {
 	if src.fsys == nil {
 		data, err := os.ReadFile(src.bare)
 		if err != nil {
@@ -176,14 +176,24 @@ func inspectFiles(src source, r *Report) (*Manifest, []byte, bool) {
 	if m.Role == RoleLDMSR {
 		return m, nil, valid
 	}
+	var data []byte
 	for _, f := range m.Files {
-		if _, err := verifyFile(src.fsys, f); err != nil {
+		d, _, err := verifyFile(src.fsys, f, "model "+r.Name, notify)
+		if err != nil {
 			r.Problems = append(r.Problems, err.Error())
 		}
+		if f == m.onnxFile() {
+			data = d
+		}
 	}
-	// A model file with the wrong hash can still be examined.
-	data, err := fs.ReadFile(src.fsys, m.onnxFile().Path)
-	return m, data, valid && err == nil
+	if data == nil {
+		// A model file with the wrong hash can still be examined.
+		var err error
+		if data, err = fs.ReadFile(src.fsys, m.onnxFile().Path); err != nil {
+			return m, nil, false
+		}
+	}
+	return m, data, valid
 }
 
 // inspectBundle inspects the parts of an ldm-sr bundle into r, prefixing

@@ -55,7 +55,7 @@ func OpenLDM(nameOrPath string, opts Options) (*LDM, error) {
 	if src.fsys == nil {
 		return nil, fmt.Errorf("%s is a file; an %s model is a folder whose %s names its unet, encoder and decoder folders", src.where, RoleLDMSR, ManifestFile)
 	}
-	m, _, err := src.load()
+	m, _, _, err := src.load(opts.Notify)
 	if err != nil {
 		return nil, err
 	}
@@ -200,19 +200,19 @@ type onnxGraph struct {
 
 // openGraph opens the model of role at src, checked against its manifest.
 func openGraph(src source, role Role, opts Options) (*onnxGraph, error) {
-	m, data, err := src.load()
+	m, data, o, err := src.load(opts.Notify)
 	if err != nil {
 		return nil, err
 	}
 	if m.Role != role {
 		return nil, fmt.Errorf("model %s (%s) has role %s; it must be an %s", m.Name, src.where, m.Role, role)
 	}
-	return newGraph(src, m, data, opts)
+	return newGraph(src, m, data, o, opts)
 }
 
 // newGraph creates the session of a loaded one-input model whose graph
-// must match its manifest m.
-func newGraph(src source, m *Manifest, data []byte, opts Options) (*onnxGraph, error) {
+// must match its manifest m, reporting on it through o.
+func newGraph(src source, m *Manifest, data []byte, o *opening, opts Options) (*onnxGraph, error) {
 	if err := InitRuntime(opts.Library); err != nil {
 		return nil, err
 	}
@@ -230,10 +230,12 @@ func newGraph(src source, m *Manifest, data []byte, opts Options) (*onnxGraph, e
 	defer so.Destroy()
 	// The contract allows one input; the first output is the result.
 	in, out := ins[0], outs[0]
+	o.say("creating its ONNX Runtime session")
 	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{in.Name}, []string{out.Name}, so)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: ONNX Runtime cannot load it: %w", m.Name, err)
 	}
+	o.ready()
 	return &onnxGraph{manifest: *m, in: in, out: out, session: sess}, nil
 }
 

@@ -68,7 +68,7 @@ func OpenONNX(nameOrPath string, opts Options) (*ONNXDenoiser, error) {
 
 // openDenoiser opens the denoiser at src.
 func openDenoiser(src source, opts Options) (*ONNXDenoiser, error) {
-	m, data, err := src.load()
+	m, data, o, err := src.load(opts.Notify)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,12 @@ func openDenoiser(src source, opts Options) (*ONNXDenoiser, error) {
 	} else if p := fileProblems(m, ins, outs); len(p) > 0 {
 		return nil, fmt.Errorf("model %s does not match its %s: %s", m.Name, ManifestFile, strings.Join(p, "; "))
 	}
-	return newONNXDenoiser(m, data, opts)
+	o.say("creating its ONNX Runtime session")
+	d, err := newONNXDenoiser(m, data, opts)
+	if err == nil {
+		o.ready()
+	}
+	return d, err
 }
 
 // graphIO reads an ONNX model's inputs and outputs.
@@ -182,54 +187,40 @@ func isModelDir(fsys fs.FS, dir string) bool {
 	return err == nil && st.Mode().IsRegular()
 }
 
-// load reads the manifest and the .onnx file, checking every file's hash.
-// A bare .onnx file has no manifest.
-func (s source) load() (*Manifest, []byte, error) {
+// load reads the manifest and the .onnx file, checking every file's hash;
+// the opening reports on the .onnx file's remaining steps (nil without
+// one). A bare .onnx file has no manifest.
+func (s source) load(notify func(string)) (*Manifest, []byte, *opening, error) {
 	if s.fsys == nil {
-		data, err := os.ReadFile(s.bare)
+		data, o, err := readBare(s.bare, notify)
 		if err != nil {
-			return nil, nil, fmt.Errorf("model %s: %w", s.where, err)
+			return nil, nil, nil, fmt.Errorf("model %s: %w", s.where, err)
 		}
-		return nil, data, nil
+		return nil, data, o, nil
 	}
 	raw, err := fs.ReadFile(s.fsys, ManifestFile)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, fmt.Errorf("%s has no %s; pass the .onnx file itself to use it with default settings, or write a %s (see the documentation of package models)", s.where, ManifestFile, ManifestFile)
+		return nil, nil, nil, fmt.Errorf("%s has no %s; pass the .onnx file itself to use it with default settings, or write a %s (see the documentation of package models)", s.where, ManifestFile, ManifestFile)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", s.where, err)
+		return nil, nil, nil, fmt.Errorf("%s: %w", s.where, err)
 	}
 	m, err := ParseManifest(raw)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", s.where, err)
+		return nil, nil, nil, fmt.Errorf("%s: %w", s.where, err)
 	}
 	var onnx []byte
+	var onnxOpening *opening
 	for _, f := range m.Files {
-		data, err := verifyFile(s.fsys, f)
+		data, o, err := verifyFile(s.fsys, f, "model "+m.Name, notify)
 		if err != nil {
-			return nil, nil, fmt.Errorf("model %s (%s): %w", m.Name, s.where, err)
+			return nil, nil, nil, fmt.Errorf("model %s (%s): %w", m.Name, s.where, err)
 		}
 		if f == m.onnxFile() {
-			onnx = data
+			onnx, onnxOpening = data, o
 		}
 	}
-	return m, onnx, nil
-}
-
-// verifyFile reads a model file and checks its hash.
-func verifyFile(fsys fs.FS, f File) ([]byte, error) {
-	data, err := fs.ReadFile(fsys, f.Path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s lists %s, which is missing", ManifestFile, f.Path)
-	}
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(data)
-	if got := hex.EncodeToString(sum[:]); got != f.SHA256 {
-		return nil, fmt.Errorf("%s has sha256 %s, but %s expects %s; the file is corrupt or was replaced (fetch it again, or update %s if the change is intended)", f.Path, got, ManifestFile, f.SHA256, ManifestFile)
-	}
-	return data, nil
+	return m, onnx, onnxOpening, nil
 }
 
 // inferManifest describes a bare .onnx file with the defaults Open documents.

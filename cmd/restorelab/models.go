@@ -27,6 +27,7 @@ func runtimeFlags(fs *flagSet) (apply func() error) {
 			return fs.usageError("--threads %d is out of range; use 1..1024", *threads)
 		}
 		runtimeOptions.Threads = *threads
+		runtimeOptions.Notify = func(line string) { fmt.Fprintln(fs.stderr, line) }
 		switch d := *device; {
 		case d == "cpu":
 			runtimeOptions.CUDA = false
@@ -131,7 +132,9 @@ func runModelsImport(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	r, err := models.Inspect(dir, runtimeOptions)
+	opts := runtimeOptions
+	opts.Notify = func(line string) { fmt.Fprintln(stderr, line) }
+	r, err := models.Inspect(dir, opts)
 	if err != nil {
 		return err
 	}
