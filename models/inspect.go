@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -146,7 +145,7 @@ func inspectSource(src source, opts Options) (*Report, error) {
 // there is enough to go on with. A large file reports to notify.
 func inspectFiles(src source, r *Report, notify func(string)) (*Manifest, []byte, bool) {
 	if src.fsys == nil {
-		data, err := os.ReadFile(src.bare)
+		data, _, err := readBare(src.bare, notify)
 		if err != nil {
 			r.Problems = append(r.Problems, err.Error())
 			return nil, nil, false

@@ -87,3 +87,20 @@ func TestOpeningALargeCorruptModelFails(t *testing.T) {
 		t.Errorf("a corrupt file was reported ready: %q", lines)
 	}
 }
+
+func TestInspectingALargeModelSaysWhatItDoes(t *testing.T) {
+	needRuntime(t)
+	old := largeModelBytes
+	largeModelBytes = 0
+	defer func() { largeModelBytes = old }()
+	for _, path := range []string{fixture("closed_f32"), filepath.Join(fixture("closed_f32"), "model.onnx")} {
+		var lines []string
+		r, err := Inspect(path, Options{Threads: 1, Notify: func(l string) { lines = append(lines, l) }})
+		if err != nil || !r.OK() {
+			t.Fatalf("Inspect %s: %v %v", path, err, r)
+		}
+		if len(lines) == 0 || !strings.Contains(lines[0], "reading") {
+			t.Errorf("Inspect %s said %q", path, lines)
+		}
+	}
+}
