@@ -223,15 +223,24 @@ func (d *ONNXDenoiser) PredictEps(ctx context.Context, x *restore.Tensor, t []in
 		out = ot.GetData()
 	}
 
-	eps := restore.NewTensor(n, restore.Shape{C: c, H: h, W: w})
-	plane := c * h * w
+	shape := restore.Shape{C: c, H: h, W: w}
+	plane := shape.Len()
+	var eps *restore.Tensor
+	if d.outChannels == c || n == 1 {
+		// eps leads the output, which is ours (a copy of ONNX Runtime's):
+		// all of it, or one image's first C of 2C channels (learned
+		// variance), so it needs no second copy.
+		eps = &restore.Tensor{N: n, Shape: shape, Data: out[:n*plane]}
+	} else {
+		eps = restore.NewTensor(n, shape)
+		for i := range n {
+			copy(eps.Item(i), out[i*d.outChannels*h*w:][:plane])
+		}
+	}
 	for i := range n {
-		// With learned variance, eps is the first C of 2C channels.
-		src := out[i*d.outChannels*h*w:][:plane]
-		if err := d.checkFinite(src, i, n, t[i]); err != nil {
+		if err := d.checkFinite(eps.Item(i), i, n, t[i]); err != nil {
 			return nil, err
 		}
-		copy(eps.Item(i), src)
 	}
 	return eps, nil
 }

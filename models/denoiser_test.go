@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -332,5 +333,31 @@ func TestZeroDenoiser(t *testing.T) {
 	x := restore.NewTensor(1, restore.Shape{C: 3, H: 8, W: 8})
 	if _, err := d.PredictEps(context.Background(), x, []int{1}); err == nil || !strings.Contains(err.Error(), "is closed") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// PredictEps allocates one image of output per call, the copy
+// onnxruntime_go makes of what ONNX Runtime allocated; eps is that copy,
+// not a second one.
+func TestPredictEpsAllocatesOneOutput(t *testing.T) {
+	d := openFixture(t, fixture("closed_f32"))
+	x, steps := randomBatch(rand.New(rand.NewPCG(3, 4)), 1, restore.Shape{C: 3, H: 128, W: 128})
+	call := func() {
+		if _, err := d.PredictEps(context.Background(), x, steps); err != nil {
+			t.Fatal(err)
+		}
+	}
+	call()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const calls = 10
+	for range calls {
+		call()
+	}
+	runtime.ReadMemStats(&after)
+	perCall := float64(after.TotalAlloc-before.TotalAlloc) / calls
+	image := float64(4 * len(x.Data))
+	if perCall > 1.5*image {
+		t.Errorf("PredictEps allocates %.0f bytes per call; one output image is %.0f", perCall, image)
 	}
 }
