@@ -82,14 +82,10 @@ func verifyFile(fsys fs.FS, f File, what string, notify func(string)) ([]byte, *
 		return nil, nil, err
 	}
 	defer file.Close()
-	info, err := file.Stat()
-	if err != nil {
-		return nil, nil, err
-	}
-	o := newOpening(notify, what, info.Size())
-	o.say("reading %s (%s) and checking its SHA-256", f.Path, sizeString(o.size))
 	h := sha256.New()
-	data, err := o.read(file, h)
+	data, o, err := readAll(file, what, notify, h, func(size string) string {
+		return "reading " + f.Path + " (" + size + ") and checking its SHA-256"
+	})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -106,13 +102,20 @@ func readBare(path string, notify func(string)) ([]byte, *opening, error) {
 		return nil, nil, err
 	}
 	defer file.Close()
+	return readAll(file, path, notify, io.Discard, func(size string) string { return "reading it (" + size + ")" })
+}
+
+// readAll reads an open model file into memory, writing it to also as it
+// goes; first, given the file's size, is the first line a large file sends
+// to notify.
+func readAll(file fs.File, what string, notify func(string), also io.Writer, first func(size string) string) ([]byte, *opening, error) {
 	info, err := file.Stat()
 	if err != nil {
 		return nil, nil, err
 	}
-	o := newOpening(notify, path, info.Size())
-	o.say("reading it (%s)", sizeString(o.size))
-	data, err := o.read(file, io.Discard)
+	o := newOpening(notify, what, info.Size())
+	o.say("%s", first(sizeString(o.size)))
+	data, err := o.read(file, also)
 	return data, o, err
 }
 
