@@ -55,3 +55,46 @@ func BenchmarkDDRMRestore256(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDDRMStep256 is one steady DDRM step at 256x256 per study task
+// with a prior that costs nothing (it returns one fixed eps), so it times
+// what a step spends outside the network: the operator's two transforms,
+// the update with its noise, and x0_hat.
+func BenchmarkDDRMStep256(b *testing.B) {
+	for _, name := range StudyTasks {
+		b.Run(name, func(b *testing.B) {
+			task, _ := LookupTask(name)
+			shape := Shape{C: 3, H: 256, W: 256}
+			op, err := task.Operator(shape, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			x := NewTensor(1, shape)
+			for i := range x.Data {
+				x.Data[i] = float32(i%251) / 250
+			}
+			y, _ := Degrade(op, x, task.SigmaY, 1)
+			cfg := DefaultDDRMConfig()
+			cfg.SigmaY, cfg.Steps = task.SigmaY, 1000
+			d, err := NewDDRM(&reusedEps{sched: DefaultDDPMSchedule()}, op, y, cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var prev *StepInfo
+			b.ReportAllocs()
+			for b.Loop() {
+				if d.Done() {
+					b.Fatal("the run ended; give it more steps")
+				}
+				info, err := d.Step(context.Background())
+				if err != nil {
+					b.Fatal(err)
+				}
+				if prev != nil {
+					d.recycle(prev)
+				}
+				prev = info
+			}
+		})
+	}
+}
