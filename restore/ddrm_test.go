@@ -410,6 +410,22 @@ func (r *reusedEps) PredictEps(_ context.Context, x *Tensor, _ []int) (*Tensor, 
 	return r.eps, nil
 }
 
+// steadyStep returns a function that takes one step of d and hands the
+// step before it back to d for reuse, as RunTransient does.
+func steadyStep(tb testing.TB, d *DDRM) func() {
+	var prev *StepInfo
+	return func() {
+		info, err := d.Step(context.Background())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if prev != nil {
+			d.recycle(prev)
+		}
+		prev = info
+	}
+}
+
 // TestDDRMSteadyStepAllocatesNoImage: under RunTransient a DDRM step
 // reuses the tensors and spectral-view slices of the steps before it, so in
 // the steady state it allocates far less than one image (the rest are a
@@ -429,17 +445,7 @@ func TestDDRMSteadyStepAllocatesNoImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var prev *StepInfo
-	step := func() {
-		info, err := d.Step(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if prev != nil {
-			d.recycle(prev)
-		}
-		prev = info
-	}
+	step := steadyStep(t, d)
 	for range 3 {
 		step()
 	}

@@ -27,7 +27,7 @@ func runtimeFlags(fs *flagSet) (apply func() error) {
 			return fs.usageError("--threads %d is out of range; use 1..1024", *threads)
 		}
 		runtimeOptions.Threads = *threads
-		runtimeOptions.Notify = func(line string) { fmt.Fprintln(fs.stderr, line) }
+		runtimeOptions.Notify = notifyTo(fs.stderr)
 		switch d := *device; {
 		case d == "cpu":
 			runtimeOptions.CUDA = false
@@ -46,6 +46,11 @@ func runtimeFlags(fs *flagSet) (apply func() error) {
 		}
 		return nil
 	}
+}
+
+// notifyTo writes what opening a large model is doing to w, a line each.
+func notifyTo(w io.Writer) func(string) {
+	return func(line string) { fmt.Fprintln(w, line) }
 }
 
 // modelNames lists the priors --model accepts by name, for completion.
@@ -133,7 +138,7 @@ func runModelsImport(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	opts := runtimeOptions
-	opts.Notify = func(line string) { fmt.Fprintln(stderr, line) }
+	opts.Notify = notifyTo(stderr)
 	r, err := models.Inspect(dir, opts)
 	if err != nil {
 		return err

@@ -40,9 +40,8 @@ func New(w io.Writer, label string, total int) *Bar {
 // Set draws the bar at done units, with an optional note after it.
 func (b *Bar) Set(done int, note string) {
 	b.done, b.note = done, note
-	line := Line(b.label, done, b.total, time.Since(b.start), note)
 	if b.terminal {
-		fmt.Fprint(b.w, "\r"+line+"\x1b[K")
+		fmt.Fprint(b.w, "\r"+b.line()+"\x1b[K")
 		return
 	}
 	last := b.logged
@@ -50,7 +49,7 @@ func (b *Bar) Set(done int, note string) {
 		last = b.start
 	}
 	if time.Since(last) >= b.every {
-		fmt.Fprintln(b.w, line)
+		fmt.Fprintln(b.w, b.line())
 		b.logged = time.Now()
 	}
 }
@@ -62,8 +61,13 @@ func (b *Bar) Finish() {
 	case b.terminal:
 		fmt.Fprintln(b.w)
 	case !b.logged.IsZero():
-		fmt.Fprintln(b.w, Line(b.label, b.done, b.total, time.Since(b.start), b.note))
+		fmt.Fprintln(b.w, b.line())
 	}
+}
+
+// line is the bar's current line.
+func (b *Bar) line() string {
+	return Line(b.label, b.done, b.total, time.Since(b.start), b.note)
 }
 
 // Line formats one progress line; elapsed is the time spent on done units.
