@@ -52,6 +52,17 @@ CONFIGS = {
         "unet": dict(channels=(64, 128, 128), num_res_blocks=1, heads=4, groups=8,
                      crop=32, batch=32, lr=2e-4, warmup=100, ema_decay=0.995, lr_noise=0.1, threads=2),
     },
+    # The cpu networks with six latent channels and a wider lowest level:
+    # three channels per 4x4 patch hold no more numbers than the low-res
+    # image itself, which bounds the autoencoder's reconstruction (about
+    # 25 dB for cpu's) near bicubic upsampling's PSNR.
+    "cpu-z6": {
+        "ae": dict(channels=(32, 64, 128), num_res_blocks=1, z_channels=6, groups=8,
+                   crop=64, batch=16, lr=4e-4, warmup=100, anneal=0.3, kl_weight=1e-6, threads=2),
+        "unet": dict(channels=(64, 128, 128), num_res_blocks=1, heads=4, groups=8,
+                     crop=32, batch=32, lr=2e-4, warmup=100, anneal=0.3, ema_decay=0.995, lr_noise=0.1,
+                     threads=2),
+    },
     # For a GPU: LDM-sized networks (the UNet has the widths of CompVis'
     # SR model); too large to bundle.
     "gpu": {
