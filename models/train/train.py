@@ -34,26 +34,25 @@ DATA_FOLDERS = ("bsd100", "urban100", "imagenet")
 # Diffusion schedule; the Go side and model.json must agree with these.
 SCHEDULE = {"type": "linear", "beta_start": 1e-4, "beta_end": 0.02, "T": 1000}
 
+# Sized for ~100 minutes on 2 shared CPU cores: ~3.1M params and ~24 GFLOP
+# per 256x256 forward, so inference with 2 threads stays cheap as well.
+CPU = dict(channels=(24, 48, 96, 128), num_res_blocks=1, groups=8, dropout=0.0,
+           crop=64, batch=32, lr=2e-4, warmup=100, ema_decay=0.995, threads=2)
+# The bundled prior, which the configs that train on from it start from.
+BUNDLED_PRIOR = os.path.join(HERE, "..", "bundled", "ddrm-unet-small", "model.onnx")
+
 CONFIGS = {
-    # Sized for ~100 minutes on 2 shared CPU cores: ~3.1M params and ~24 GFLOP
-    # per 256x256 forward, so inference with 2 threads stays cheap as well.
-    "cpu": dict(channels=(24, 48, 96, 128), num_res_blocks=1, groups=8, dropout=0.0,
-                crop=64, batch=32, lr=2e-4, warmup=100, ema_decay=0.995, threads=2),
+    "cpu": CPU,
     # The cpu network grown by attention and two residual blocks in its
     # middle (32x32 at a 256x256 input, so about 10% more compute), warm
     # started from the bundled ddrm-unet-small (the new blocks start as the
     # identity), trained on with a longer EMA and, late, 128x128 crops.
-    "cpu-v2": dict(channels=(24, 48, 96, 128), num_res_blocks=1, groups=8, dropout=0.0,
-                   mid_attention_heads=4, extra_mid_blocks=2,
-                   crop=64, batch=32, lr=1e-4, warmup=200, ema_decay=0.999, threads=2,
-                   init_onnx=os.path.join(HERE, "..", "bundled", "ddrm-unet-small", "model.onnx"),
-                   late_step=8000, late_crop=128, late_batch=8),
+    "cpu-v2": dict(CPU, mid_attention_heads=4, extra_mid_blocks=2, lr=1e-4, warmup=200, ema_decay=0.999,
+                   init_onnx=BUNDLED_PRIOR, late_step=8000, late_crop=128, late_batch=8),
     # The bundled ddrm-unet-small, unchanged in shape, fine-tuned on 128x128
     # crops: four times the context of its 64x64 training crops, since the
     # same weights see 256x256 images in use and beat 64x64 tiles of them.
-    "cpu-ft128": dict(channels=(24, 48, 96, 128), num_res_blocks=1, groups=8, dropout=0.0,
-                      crop=128, batch=8, lr=5e-5, warmup=100, ema_decay=0.999, threads=2,
-                      init_onnx=os.path.join(HERE, "..", "bundled", "ddrm-unet-small", "model.onnx")),
+    "cpu-ft128": dict(CPU, crop=128, batch=8, lr=5e-5, ema_decay=0.999, init_onnx=BUNDLED_PRIOR),
     # For a GPU: a DDPM-sized network, larger crops and batches.
     "gpu": dict(channels=(128, 256, 256, 512), num_res_blocks=2, groups=32, dropout=0.1,
                 crop=128, batch=64, lr=2e-4, warmup=1000, ema_decay=0.9999, threads=8),
@@ -246,7 +245,7 @@ def train(*, model, ema, opt, cfg, args, progress, step_loss, state, log, ckpt_p
         if cfg.get("anneal"):
             # Over the last cfg["anneal"] fraction of the budget the rate falls
             # linearly towards 0: the weights settle instead of ending mid-stride.
-            lr *= min(1.0, max(budget - p.elapsed, 0.0) / (cfg["anneal"] * budget))
+            lr *= min(1.0, (budget - p.elapsed) / (cfg["anneal"] * budget))
         for g in opt.param_groups:
             g["lr"] = lr
         opt.zero_grad(set_to_none=True)
