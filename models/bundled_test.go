@@ -3,7 +3,10 @@ package models
 import (
 	"context"
 	"math"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,4 +171,24 @@ func TestBundledSRLDM(t *testing.T) {
 	if psnr := restore.PSNR(back.ToUnit().Clamp(0, 1).Data, x.Data); psnr < 26 {
 		t.Errorf("autoencoder round trip at %.2f dB PSNR; want at least 26", psnr)
 	}
+}
+
+// TestBundledWeightsReadBack: the bundled models' weights, read back from
+// ONNX into the training code's networks (the warm start of the configs that
+// train on from them), reproduce each part's PyTorch reference.
+func TestBundledWeightsReadBack(t *testing.T) {
+	if exec.Command("/usr/bin/python3", "-c", "import torch, onnx").Run() != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("/usr/bin/python3 lacks torch or onnx; CI installs them with make python-deps")
+		}
+		t.Skip("/usr/bin/python3 lacks torch or onnx (make python-deps installs them)")
+	}
+	out, err := exec.Command("/usr/bin/python3", "-W", "ignore", "train/check_onnx_weights.py").CombinedOutput()
+	if err != nil {
+		t.Fatalf("check_onnx_weights.py: %v\n%s", err, out)
+	}
+	if n := strings.Count(string(out), "relative difference"); n != 4 {
+		t.Fatalf("check_onnx_weights.py checked %d parts, want 4:\n%s", n, out)
+	}
+	t.Logf("%s", out)
 }

@@ -1,12 +1,14 @@
 """Load an exported prior's weights from its ONNX file back into PyTorch.
 
-torch.onnx names every initializer after its parameter except GroupNorm's
-scale and shift, which it folds into anonymous Mul and Add constants
-("onnx::Mul_856"). Those are matched to the GroupNorm modules in the order
-the graph uses them, which is the modules' forward order.
+torch.onnx names every initializer after its parameter except, when the
+export folds constants, GroupNorm's scale and shift, which become anonymous
+Mul and Add constants ("onnx::Mul_856"). Those are matched to the GroupNorm
+modules in the order the graph uses them, which is the modules' forward
+order.
 """
 import json
 import os
+import re
 import sys
 
 import torch
@@ -29,7 +31,10 @@ def onnx_state(path):
         if node.op_type == "Cast" and node.input[0] in inits:
             # Weights stored as float16 are cast back to float32 in the graph.
             inits[node.output[0]] = inits[node.input[0]].float()
-    named = {k: v.float() for k, v in inits.items() if not k.startswith("onnx::")}
+    # Weights stored as float16 through a parametrization keep their
+    # parameter's name with ".parametrizations.<p>.original0" in it.
+    named = {re.sub(r"\.parametrizations\.(\w+)\.original0$", r".\1", k): v.float()
+             for k, v in inits.items() if not k.startswith("onnx::")}
     pairs, pending = [], None
     for node in m.graph.node:
         if node.op_type == "InstanceNormalization":
@@ -48,13 +53,13 @@ def load_onnx_weights(model, path):
     """Copies the ONNX file's weights into model, which must have the same
     architecture; fails on any parameter left unset or of the wrong shape."""
     named, pairs = onnx_state(path)
-    norms = [mod for mod in model.modules() if isinstance(mod, torch.nn.GroupNorm)]
+    # Exports without constant folding keep the GroupNorm parameters' names.
+    norms = [name for name, mod in model.named_modules()
+             if isinstance(mod, torch.nn.GroupNorm) and name + ".weight" not in named]
     if len(norms) != len(pairs):
-        raise SystemExit(f"{path}: {len(pairs)} GroupNorm layers in the graph, {len(norms)} in the model")
+        raise SystemExit(f"{path}: {len(pairs)} anonymous GroupNorm layers in the graph, {len(norms)} in the model")
     state = model.state_dict()
-    norm_names = {id(mod): name for name, mod in model.named_modules()}
-    for mod, (scale, shift) in zip(norms, pairs):
-        name = norm_names[id(mod)]
+    for name, (scale, shift) in zip(norms, pairs):
         named[name + ".weight"], named[name + ".bias"] = scale, shift
     missing = [k for k in state if k not in named]
     wrong = [k for k in state if k in named and named[k].shape != state[k].shape]

@@ -399,7 +399,7 @@ def main():
         if better:
             progress.best_val = v
             save_checkpoint(best_path, state())
-        log(f"validation at step {progress.step}: DDRM sr4 PSNR {v:.3f} dB on {len(val_files)} held-out crops "
+        log(f"validation at step {progress.step}: DDRM sr4 PSNR {v:.3f} dB on {len(val_clean)} held-out crops "
             f"(bicubic {validator.baseline:.3f}){' best, saved ' + best_path if better else ''} "
             f"[{time.time() - t1:.0f}s]")
 

@@ -32,6 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "export"))
 import common  # noqa: E402
+from nets import Decode, Encode  # noqa: E402
 from train_ldm import SCHEDULE, build_ae, build_unet  # noqa: E402
 
 
@@ -40,34 +41,12 @@ REPO = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
 DEFAULT_NAME = "srldm"  # models.DefaultLDM: the SRLDM restorelab uses without --ldm-model
 
 
-class Encode(nn.Module):
-    """The latent's mean (encoding is deterministic) times the unit-variance
-    scale. The mean is sliced off the encoder's output, whose first half it
-    is, rather than split off as Encoder.forward does: torch's ONNX export
-    leaves the channels of a split dynamic, and package models needs the
-    latent channels fixed."""
-
-    def __init__(self, ae, channels, scale):
-        super().__init__()
-        self.net, self.channels, self.scale = ae.encoder.net, channels, scale
-
-    def forward(self, x):
-        return self.net(x)[:, :self.channels] * self.scale
-
-
-class Decode(nn.Module):
-    def __init__(self, ae, scale):
-        super().__init__()
-        self.decoder, self.scale = ae.decoder, scale
-
-    def forward(self, z):
-        return self.decoder(z / self.scale)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", default=os.path.join(HERE, "..", "runs", "ldm-unet-cpu"),
                     help="stage-unet run folder holding checkpoint.pt")
+    ap.add_argument("--checkpoint", default="checkpoint.pt",
+                    help="the file in --run to export: checkpoint.pt (the last) or best.pt (the best validation)")
     ap.add_argument("--name", default=DEFAULT_NAME,
                     help="the bundle's name in model.json (the parts get -unet, -encoder, -decoder)")
     ap.add_argument("--out", help="the bundle folder to write (default: models/bundled/<name>)")
@@ -75,7 +54,7 @@ def main():
     args = ap.parse_args()
     out = args.out or os.path.join(BUNDLED, args.name)
 
-    ckpt = torch.load(os.path.join(args.run, "checkpoint.pt"), map_location="cpu")
+    ckpt = torch.load(os.path.join(args.run, args.checkpoint), map_location="cpu")
     cfg, ae_cfg, scale = ckpt["config"], ckpt["ae_config"], ckpt["latent_scale"]
     ae = build_ae(ae_cfg)
     ae.load_state_dict(ckpt["ae_model"])
@@ -98,13 +77,18 @@ def main():
     scaling = (f"The latents are scaled to unit variance inside the graphs: the encoder multiplies the KL-f{f} "
                f"encoder's mean by {scale:.6g} (latent_scale), the decoder divides z by it before decoding, "
                "so the UNet's latents need no scale factor outside them (scale_factor 1).")
+    init = ckpt.get("init")  # the bundle a warm-started run continued
+    steps, minutes, hardware = ckpt["step"], ckpt["elapsed_s"] / 60.0, ", ".join(ckpt["hardware"])
+    if init:
+        steps, minutes = init["steps"] + steps, init["wall_time_minutes"] + minutes
+        hardware = f"{init['hardware']}, then {hardware}"
     prov = {
         "data": f"random crops of {ckpt['data']['images']} training images under {os.path.relpath(ckpt['data']['root'], REPO)} "
                 f"({folders}); low-res images by restorelab's bicubic x{f} (the sr4 operator), "
                 f"half of them with Gaussian noise up to sigma {cfg['lr_noise']} on the [0, 1] scale",
-        "steps": ckpt["step"],
-        "wall_time_minutes": round(ckpt["elapsed_s"] / 60.0, 1),
-        "hardware": ", ".join(ckpt["hardware"]),
+        "steps": steps,
+        "wall_time_minutes": round(minutes, 1),
+        "hardware": hardware,
         "licence": "MIT (trained by this project; see LICENSE)",
         "autoencoder": {"kind": f"KL-f{f}", "architecture": {k: ae_cfg[k] for k in ("channels", "num_res_blocks",
                                                                                     "z_channels", "groups")},
@@ -112,6 +96,9 @@ def main():
         "latent_scale": scale,
         "scale_factor": 1.0,
     }
+    if init:
+        prov["continued_from"] = (f"{init['bundle']}: the UNet's first {init['steps']} steps "
+                                  f"({init['wall_time_minutes']} min, {init['hardware']}) and the autoencoder")
     g = torch.Generator().manual_seed(1234)
     # The UNet's reference input: z_t Gaussian, the low-res image in [-1, 1].
     unet_x = torch.cat([torch.randn(1, c, 16, 16, generator=g), torch.rand(1, 3, 16, 16, generator=g) * 2 - 1], 1)

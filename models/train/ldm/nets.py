@@ -5,6 +5,8 @@
 - CondUNet: an eps-prediction UNet on concat(z_t, low-resolution image) at
   the latent resolution: the bundled DDRM prior's UNet (models/train/unet.py)
   with self-attention in its middle block.
+- Encode, Decode: the autoencoder's halves as exported, with the latents'
+  unit-variance scale inside.
 - bicubic_down: restorelab's bicubic downsampling operator (the sr tasks'
   degradation), so that training sees the low-resolution images the Go side
   will feed.
@@ -94,6 +96,30 @@ class AutoencoderKL(nn.Module):
         z = mean + torch.exp(0.5 * logvar) * torch.randn_like(mean)
         kl = 0.5 * (mean ** 2 + logvar.exp() - 1 - logvar).flatten(1).sum(1)
         return self.decoder(z), kl
+
+
+class Encode(nn.Module):
+    """The latent's mean (encoding is deterministic) times the unit-variance
+    scale. The mean is sliced off the encoder's output, whose first half it
+    is, rather than split off as Encoder.forward does: torch's ONNX export
+    leaves the channels of a split dynamic, and package models needs the
+    latent channels fixed."""
+
+    def __init__(self, ae, channels, scale):
+        super().__init__()
+        self.net, self.channels, self.scale = ae.encoder.net, channels, scale
+
+    def forward(self, x):
+        return self.net(x)[:, :self.channels] * self.scale
+
+
+class Decode(nn.Module):
+    def __init__(self, ae, scale):
+        super().__init__()
+        self.decoder, self.scale = ae.decoder, scale
+
+    def forward(self, z):
+        return self.decoder(z / self.scale)
 
 
 class AttnBlock(nn.Module):

@@ -35,14 +35,18 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, ".."))
-from nets import AutoencoderKL, CondUNet, bicubic_down  # noqa: E402
-from train import DATA_FOLDERS, DATA_ROOT, CropSampler, Progress, open_run, train  # noqa: E402
+from nets import AutoencoderKL, CondUNet, Decode, Encode, bicubic_down  # noqa: E402
+from onnx_weights import load_onnx_weights  # noqa: E402
+from train import (DATA_FOLDERS, DATA_ROOT, CropSampler, Progress, open_run, save_checkpoint, train,  # noqa: E402
+                   validation_set)
 
 RUNS = os.path.join(HERE, "..", "runs")
 # Latent diffusion's SR schedule ("linear" in its code): betas are the
 # squares of a linear ramp from sqrt(0.0015) to sqrt(0.0155).
 SCHEDULE = {"type": "scaled_linear", "beta_start": 0.0015, "beta_end": 0.0155, "T": 1000}
 FACTOR = 4  # the SR factor, equal to the autoencoder's downsampling factor
+# The bundled SRLDM, which the configs that train on from it start from.
+BUNDLED_SRLDM = os.path.join(HERE, "..", "..", "bundled", "srldm")
 
 # Sized for about 1.5 hours on 2 shared CPU cores in all (see README.md).
 CPU = {
@@ -60,6 +64,12 @@ CONFIGS = {
     "cpu-z6": {
         "ae": dict(CPU["ae"], channels=(32, 64, 128), z_channels=6, anneal=0.3),
         "unet": dict(CPU["unet"], anneal=0.3),
+    },
+    # The bundled SRLDM's UNet trained on: its autoencoder and weights read
+    # back from the bundle (README.md), a fresh optimizer, a longer EMA and
+    # the rate annealed over the last 40% of the budget.
+    "cpu-long": {
+        "unet": dict(CPU["unet"], init_bundle=BUNDLED_SRLDM, warmup=200, ema_decay=0.999, anneal=0.4),
     },
     # For a GPU: LDM-sized networks (the UNet has the widths of CompVis'
     # SR model); too large to bundle.
@@ -84,6 +94,60 @@ def frozen_ae(config, state):
     ae = build_ae(config)
     ae.load_state_dict(state)
     return ae.eval().requires_grad_(False)
+
+
+def bundled_srldm(folder):
+    """The autoencoder (config, state) and the UNet (config, state) of an
+    exported ldm-sr bundle, read back from its ONNX parts, and its
+    provenance (model.json), which holds the latent scale. The UNet's
+    weights are the bundle's float16-rounded ones."""
+    with open(os.path.join(folder, "model.json")) as f:
+        prov = json.load(f)["provenance"]
+    ae_cfg, scale = prov["autoencoder"]["architecture"], prov["latent_scale"]
+    ae = build_ae(ae_cfg)
+    load_onnx_weights(Encode(ae, ae_cfg["z_channels"], scale), os.path.join(folder, "encoder", "model.onnx"))
+    load_onnx_weights(Decode(ae, scale), os.path.join(folder, "decoder", "model.onnx"))
+    with open(os.path.join(folder, "unet", "model.json")) as f:
+        unet_cfg = json.load(f)["provenance"]["architecture"]
+    unet = load_onnx_weights(build_unet(unet_cfg, ae_cfg["z_channels"]), os.path.join(folder, "unet", "model.onnx"))
+    return (ae_cfg, ae.state_dict()), (unet_cfg, unet.state_dict()), prov
+
+
+class LDMValidator:
+    """LDM sr4 PSNR on the validation crops (train.validation_set), sampled
+    as restorelab's ldm method does by default (restore.DefaultDDIMConfig:
+    100 DDIM steps, eta 1, latent diffusion's time steps (n-1)c+1, ..., 1,
+    ending at alpha_bar_0), with a fixed seed; and bicubic's PSNR."""
+
+    def __init__(self, clean, steps=100, eta=1.0, seed=0):
+        self.clean, self.steps, self.eta = clean, steps, eta
+        self.low = bicubic_down(clean * 2 - 1, FACTOR)
+        up = F.interpolate(self.low, scale_factor=FACTOR, mode="bicubic", align_corners=False)
+        self.baseline = psnr(up, clean)
+        self.seed = seed
+
+    @torch.no_grad()
+    def psnr(self, unet, decoder, alpha_bar):
+        was_training = unet.training
+        unet.eval()
+        g = torch.Generator().manual_seed(self.seed)
+        c = SCHEDULE["T"] // self.steps
+        seq = [(self.steps - 1 - i) * c + 1 for i in range(self.steps)] + [0]
+        z = torch.randn(self.low.shape, generator=g)
+        for t, t_next in zip(seq, seq[1:]):
+            ab, abn = alpha_bar[t].item(), alpha_bar[t_next].item()
+            eps = unet(torch.cat([z, self.low], dim=1), torch.full((z.shape[0],), t, dtype=torch.long))
+            x0 = (z - (1 - ab) ** 0.5 * eps) / ab ** 0.5
+            sigma = self.eta * ((1 - abn) / (1 - ab) * (1 - ab / abn)) ** 0.5
+            z = abn ** 0.5 * x0 + max(1 - abn - sigma ** 2, 0) ** 0.5 * eps + sigma * torch.randn(z.shape, generator=g)
+        unet.train(was_training)
+        return psnr(decoder(z), self.clean)
+
+
+def psnr(img, clean):
+    """Mean PSNR in dB of [-1, 1] images against [0, 1] ones, clamped to [0, 1]."""
+    mse = (((img + 1) / 2).clamp(0, 1) - clean).pow(2).flatten(1).mean(1)
+    return float((10 * torch.log10(1 / mse)).mean())
 
 
 @torch.no_grad()
@@ -136,6 +200,8 @@ def main():
     ap.add_argument("--save-minutes", type=float, default=5.0, help="checkpoint interval")
     ap.add_argument("--first-save-minutes", type=float, default=2.0)
     ap.add_argument("--log-every", type=int, default=10, help="steps between log lines")
+    ap.add_argument("--val-every", type=int, default=1000,
+                    help="stage unet: steps between validations (LDM sr4 PSNR on held-out crops; 0: none)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     args = ap.parse_args()
@@ -146,8 +212,10 @@ def main():
     if ckpt is not None:
         cfg = ckpt["config"]  # the architecture must match the checkpoint
     else:
+        if args.stage not in CONFIGS[args.config]:
+            raise SystemExit(f"config {args.config} has no stage {args.stage}; it has {', '.join(CONFIGS[args.config])}")
         cfg = dict(CONFIGS[args.config][args.stage], config=args.config, stage=args.stage)
-        if args.stage == "unet":
+        if args.stage == "unet" and not cfg.get("init_bundle"):
             cfg["ae_run"] = os.path.abspath(args.ae_run or os.path.join(RUNS, f"ldm-ae-{args.config}"))
     torch.set_num_threads(args.threads or cfg["threads"])
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -155,7 +223,10 @@ def main():
     torch.manual_seed(args.seed)
 
     t0 = time.time()
-    images = CropSampler(args.data, DATA_FOLDERS, cfg["crop"] * (FACTOR if args.stage == "unet" else 1), rng)
+    # Stage unet holds out train.py's validation images, as the DDRM prior's runs do.
+    val_files, val_clean = validation_set(args.data) if args.stage == "unet" else ((), None)
+    images = CropSampler(args.data, DATA_FOLDERS, cfg["crop"] * (FACTOR if args.stage == "unet" else 1), rng,
+                         held_out=set(val_files))
     if args.max_images:
         images.images = images.images[:args.max_images]
     log(f"run {run_dir}: {json.dumps(cfg)}; {len(images.images)} images {images.counts} "
@@ -176,8 +247,20 @@ def main():
     else:
         # The autoencoder is copied into this run's checkpoint, so that the
         # exported encoder and decoder are the ones the UNet was trained with.
+        init_unet, scale = None, None
         if ckpt is not None:
             ae_cfg, ae_state, ae_step = ckpt["ae_config"], ckpt["ae_model"], ckpt["ae_step"]
+            scale = ckpt["latent_scale"]
+            if "init" in ckpt:
+                extra["init"] = ckpt["init"]
+        elif cfg.get("init_bundle"):
+            (ae_cfg, ae_state), (unet_cfg, init_unet), init = bundled_srldm(cfg["init_bundle"])
+            if any(json.loads(json.dumps(cfg[k])) != v for k, v in unet_cfg.items()):  # tuples as lists
+                raise SystemExit(f"{cfg['init_bundle']}: its UNet {unet_cfg} differs from config {args.config}'s")
+            # What the bundle was trained with goes on into this run's
+            # checkpoint, so that an export can tell the whole history.
+            extra["init"] = dict(init, bundle=os.path.relpath(cfg["init_bundle"], os.path.join(HERE, "..", "..", "..")))
+            ae_step, scale = init["autoencoder"]["steps"], init["latent_scale"]
         else:
             ae_ckpt = torch.load(os.path.join(cfg["ae_run"], "checkpoint.pt"), map_location="cpu")
             ae_cfg, ae_state, ae_step = ae_ckpt["config"], ae_ckpt["model"], ae_ckpt["step"]
@@ -190,15 +273,20 @@ def main():
             t1 = time.time()
             imgs = [full for full, _ in images.images] + [half for _, half in images.images if half is not None]
             zs, lrs = encode_images(ae, imgs, device, log)
-            # Unit-variance latents suit the noise schedule; the exported
-            # encoder and decoder apply this scale, so the Go side sees it.
-            scale = 1.0 / torch.cat([z.flatten() for z in zs]).std().item()
+            if scale is None:
+                # Unit-variance latents suit the noise schedule; the exported
+                # encoder and decoder apply this scale, so the Go side sees it.
+                # A run that continues a UNet keeps the scale it was trained at.
+                scale = 1.0 / torch.cat([z.flatten() for z in zs]).std().item()
             torch.save({"z": zs, "lr": lrs, "scale": scale, "ae_step": ae_step}, cache + ".tmp")
             os.replace(cache + ".tmp", cache)
             log(f"latents of {len(zs)} images computed in {time.time() - t1:.0f}s; scale {scale:.4f}")
         extra.update(latent_scale=scale, ae_config=ae_cfg, ae_model=ae_state, ae_step=ae_step)
         sampler = LatentCropSampler(zs, lrs, cfg["crop"], rng)
         model = build_unet(cfg, ae_cfg["z_channels"]).to(device)
+        if init_unet is not None:
+            model.load_state_dict(init_unet)
+            log(f"warm start from {cfg['init_bundle']}: autoencoder, UNet and latent scale {scale:.6g}")
         ema = copy.deepcopy(model).eval().requires_grad_(False)
         betas = torch.linspace(SCHEDULE["beta_start"] ** 0.5, SCHEDULE["beta_end"] ** 0.5, SCHEDULE["T"],
                                dtype=torch.float64) ** 2
@@ -235,8 +323,28 @@ def main():
             s["schedule"] = SCHEDULE
         return dict(s, **extra, **progress.state())
 
+    validate = None
+    if args.stage == "unet" and args.val_every:
+        validator = LDMValidator(val_clean)
+        decoder = Decode(ae, scale)
+        best_path = os.path.join(run_dir, "best.pt")
+
+        def validate():
+            t1 = time.time()
+            v = validator.psnr(ema, decoder, alpha_bar)
+            progress.val_history.append([progress.step, round(progress.elapsed, 1), v])
+            better = progress.best_val is None or v > progress.best_val
+            if better:
+                progress.best_val = v
+                save_checkpoint(best_path, state())
+            log(f"validation at step {progress.step}: LDM sr4 PSNR {v:.3f} dB on {len(val_clean)} held-out crops "
+                f"(bicubic {validator.baseline:.3f}){' best, saved ' + best_path if better else ''} "
+                f"[{time.time() - t1:.0f}s]")
+
+        if not progress.val_history:
+            validate()
     train(model=model, ema=ema, opt=opt, cfg=cfg, args=args, progress=progress, step_loss=step_loss, state=state,
-          log=log, ckpt_path=ckpt_path)
+          log=log, ckpt_path=ckpt_path, validate=validate)
 
 if __name__ == "__main__":
     main()
