@@ -221,7 +221,8 @@ def train(*, model, ema, opt, cfg, args, progress, step_loss, state, log, ckpt_p
     a linear anneal over the budget's last cfg["anneal"] fraction if set),
     gradient clipping at 1, and an EMA of the weights when ema is given;
     checkpoints after args.first_save_minutes, then every args.save_minutes.
-    validate(), when given, runs every args.val_every steps."""
+    validate(), when given, runs every args.val_every steps and on the last
+    step unless a signal stopped the run."""
     stop = {"signal": None}
 
     def on_signal(signum, _frame):
@@ -277,6 +278,11 @@ def train(*, model, ema, opt, cfg, args, progress, step_loss, state, log, ckpt_p
             log(f"checkpoint at step {p.step}")
             next_save = p.elapsed + args.save_minutes * 60.0
 
+    if (validate is not None and args.val_every and stop["signal"] is None
+            and (not p.val_history or p.val_history[-1][0] != p.step)):
+        # The last weights are the ones an export takes by default: measure
+        # them too, so best.pt is chosen over the whole run.
+        validate()
     save_checkpoint(ckpt_path, state())
     if stop["signal"] is not None:
         why = f"signal {stop['signal']}"
