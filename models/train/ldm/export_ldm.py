@@ -81,7 +81,8 @@ def main():
     steps, minutes, hardware = ckpt["step"], ckpt["elapsed_s"] / 60.0, ", ".join(ckpt["hardware"])
     if init:
         steps, minutes = init["steps"] + steps, init["wall_time_minutes"] + minutes
-        hardware = f"{init['hardware']}, then {hardware}"
+        if hardware != init["hardware"]:
+            hardware = f"{init['hardware']}, then {hardware}"
     prov = {
         "data": f"random crops of {ckpt['data']['images']} training images under {os.path.relpath(ckpt['data']['root'], REPO)} "
                 f"({folders}); low-res images by restorelab's bicubic x{f} (the sr4 operator), "
