@@ -15,9 +15,9 @@ import (
 	"github.com/restorelab/restorelab/restore"
 )
 
-// updateGolden rewrites the bundled-model golden files from the current code.
-// The committed files were made before the samplers moved onto the shared
-// diffusion chain.
+// updateGolden rewrites the bundled-model golden files from the current code,
+// for when a bundled model changes. The committed files were last made on an
+// AMD EPYC with AVX-512, when the bundled SRLDM was trained on.
 var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/golden_bundled.json and .npz")
 
 const (
@@ -27,11 +27,11 @@ const (
 
 // goldenBundled is what the golden test pins: per run the sha256 of its
 // output bits, and per network the sha256 of its output on a fixed probe.
-// ONNX Runtime's kernels differ between processors (AVX2, AVX-512), and the
-// operators' matrix product from the one the hashes were made with
-// (gonum's), so the bits can only be compared where the probes give the
-// same bits; elsewhere the outputs are compared with the saved arrays to a
-// tolerance.
+// ONNX Runtime's kernels and the operators' matrix product
+// (restore/internal/sgemm's, gonum's where the processor lacks AVX2) differ
+// between processors, so the bits can only be compared where the probes give
+// the same bits; elsewhere the outputs are compared with the saved arrays to
+// a tolerance.
 type goldenBundled struct {
 	Runs   map[string]string `json:"runs"`
 	Probes map[string]string `json:"probes"`
